@@ -1,0 +1,44 @@
+"""Keyed pseudonyms and per-person date shifts (privacy.md promises 2 and 3).
+
+HMAC-SHA256 under the network secret with a domain tag, so a pseudonym cannot be reversed or
+linked without the key, and pseudonyms of different purposes (person vs date-shift) never coincide.
+The key lives only in this process: it never enters SQL text, a database or a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+
+PERSON_DOMAIN = "person"
+PATIENT_DOMAIN = "patient"
+DATE_SHIFT_DOMAIN = "date-shift"
+
+
+def pseudonym(key: bytes, domain: str, *parts: str) -> str:
+    """Hex HMAC-SHA256 of the domain tag and the parts (unit separator between them)."""
+    message = "\x1f".join((domain, *parts)).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def pseudonymise(key: bytes, domain: str, *columns: pd.Series) -> pd.Series:
+    """Pseudonyms for aligned columns; each distinct combination is hashed once."""
+    frame = pd.concat([c.astype("string").fillna("") for c in columns], axis=1)
+    joined = frame.agg("\x1f".join, axis=1) if frame.shape[1] > 1 else frame.iloc[:, 0]
+    codes, uniques = pd.factorize(joined)
+    hashed = np.array([pseudonym(key, domain, u) for u in uniques], dtype=object)
+    return pd.Series(hashed[codes], index=joined.index, dtype="string")
+
+
+def date_shift_days(key: bytes, person_keys: pd.Series, window: int) -> pd.Series:
+    """Per-person shift in [-window, window] days, never 0, the same for a person everywhere."""
+    codes, uniques = pd.factorize(person_keys)
+    offsets = np.empty(len(uniques), dtype=np.int64)
+    for i, person in enumerate(uniques):
+        digest = hmac.new(key, f"{DATE_SHIFT_DOMAIN}\x1f{person}".encode(), hashlib.sha256).digest()
+        magnitude = int.from_bytes(digest[:8], "big") % window + 1  # 1..window
+        offsets[i] = magnitude if digest[8] & 1 else -magnitude
+    return pd.Series(offsets[codes], index=person_keys.index)

@@ -1,0 +1,98 @@
+"""Runtime paths, secrets and thresholds, read from the environment with safe defaults.
+
+Every runtime path lives under HARMONY_HOME (default `data`), so a test or a second site is
+just another home. Settings are read when asked for, never cached at import, so one process
+can switch homes (tests do).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+BUILTIN_CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts" / "builtin"
+KEY_ENV = "HARMONY_PSEUDONYM_KEY"
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    contracts_dir: Path
+    demo_mode: bool
+    min_cell: int = 11  # small-cell threshold and k for k-anonymity (privacy.md promise 4/5)
+    date_shift_days: int = 180  # per-patient shift window, +-days, never 0
+    quarantine_batch_threshold: float = 0.5  # share of failing rows that rejects a whole delivery
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def published(self) -> Path:
+        return self.published_dir / "marts.duckdb"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.home / "audit"
+
+    @property
+    def truth(self) -> Path:
+        return self.home / "truth"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def key_file(self) -> Path:
+        return PROJECT_ROOT / ".harmony" / "pseudonym.key"
+
+    def contract_dirs(self) -> list[Path]:
+        return [BUILTIN_CONTRACTS_DIR, self.contracts_dir]
+
+
+def get_settings() -> Settings:
+    home = Path(os.environ.get("HARMONY_HOME", "data")).resolve()
+    contracts = Path(os.environ.get("HARMONY_CONTRACTS_DIR", str(home / "contracts"))).resolve()
+    demo = os.environ.get("HARMONY_DEMO", "0") == "1"
+    return Settings(home=home, contracts_dir=contracts, demo_mode=demo)
+
+
+def pseudonym_key(settings: Settings | None = None) -> bytes:
+    """The secret for keyed pseudonyms. Outside demo mode a missing key is an error.
+
+    In demo mode one key is generated once into .harmony/ (mode 0600) and reused.
+    """
+    settings = settings or get_settings()
+    value = os.environ.get(KEY_ENV)
+    if value:
+        return value.encode()
+    if not settings.demo_mode:
+        raise MissingKeyError(
+            f"{KEY_ENV} is not set. Set it to the network's pseudonym secret, "
+            "or run in demo mode (HARMONY_DEMO=1, as `make demo` does) to use a generated local key."
+        )
+    path = settings.key_file
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
