@@ -1,0 +1,27 @@
+"""The one Dagster Definitions object: what the UI, `harmony run` and the tests all load."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from harmony_pipeline import orchestration
+from harmony_pipeline.ingest import assets as ingest_assets
+from harmony_pipeline.privacy.assets import build_privacy_assets
+from harmony_pipeline.publish import assets as publish_assets
+from harmony_pipeline.transform.assets import dbt_resource, harmony_dbt_assets, mart_asset_keys
+
+privacy_assets, privacy_checks = build_privacy_assets(mart_asset_keys())
+
+defs = Definitions(
+    assets=[
+        *ingest_assets.assets,
+        harmony_dbt_assets,
+        *privacy_assets,
+        *publish_assets.assets,
+    ],
+    asset_checks=[*ingest_assets.asset_checks, *privacy_checks],
+    jobs=orchestration.jobs,
+    schedules=orchestration.schedules,
+    sensors=orchestration.sensors,
+    resources={"dbt": dbt_resource()},
+)
