@@ -1,0 +1,207 @@
+"""`harmony bench`: the whole pipeline end to end through Dagster, timed per stage, against a floor.
+
+For each N it synthesises (or reuses) a cohort in its own home under bench/, runs every asset through
+the same Dagster definitions as `harmony run`, and reads the stage times from Dagster's step events and
+dbt's run results. The floor is DuckDB alone reading every landing file and writing a table of as many
+rows as the OMOP output: the pipeline / floor ratio says what our work costs above raw I/O.
+Results go to bench/results.json and a readable table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from harmony_pipeline.settings import PROJECT_ROOT
+from harmony_pipeline.transform.assets import RAW_ASSET_KEY
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+STAGES = ("synth", "landing", "quality", "omop", "outcomes", "marts", "privacy", "publish")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and of its largest child (dbt runs as a child), MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, child) / 1024
+
+
+def dbt_stage_seconds(target: Path) -> dict[str, float]:
+    """Seconds per stage from dbt's run results, each node placed by its folder in the manifest."""
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    stages: dict[str, float] = {}
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        node = nodes.get(result["unique_id"], {})
+        folder = node.get("fqn", ["", "omop"])[1] if len(node.get("fqn", [])) > 2 else "omop"
+        stage = folder if folder in ("outcomes", "marts") else "omop"
+        stages[stage] = stages.get(stage, 0.0) + float(result.get("execution_time") or 0.0)
+    return stages
+
+
+def step_seconds(result) -> dict[str, float]:
+    """Wall seconds per Dagster step from its start and end events."""
+    starts, seconds = {}, {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = event.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
+            seconds[event.step_key] = event.timestamp - starts[event.step_key]
+    return seconds
+
+
+def landing_files(landing: Path) -> list[Path]:
+    return sorted(p for p in landing.rglob("*") if p.is_file())
+
+
+def floor_seconds(landing: Path, output_rows: int, workdir: Path) -> dict:
+    """DuckDB alone: read every landing file once, write a table of `output_rows` rows."""
+    path = workdir / "floor.duckdb"
+    path.unlink(missing_ok=True)
+    started = time.monotonic()
+    rows_read = 0
+    with duckdb.connect(str(path)) as con:
+        for i, file in enumerate(landing_files(landing)):
+            suffix = file.suffix.lower()
+            if suffix in (".csv", ".tsv", ".txt"):
+                relation = f"read_csv('{file}', all_varchar=true, header=true, ignore_errors=true, encoding='latin-1')"
+                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM {relation}")
+            elif suffix == ".parquet":
+                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM read_parquet('{file}')")
+            elif suffix == ".json":
+                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM read_json('{file}')")
+            else:  # Excel and SAS transport have no DuckDB reader without an extension download
+                frame = pd.read_excel(file) if suffix in (".xlsx", ".xls") else pd.read_sas(file)
+                con.register("frame", frame)
+                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM frame")
+                con.unregister("frame")
+            rows_read += con.execute(f"SELECT count(*) FROM f{i}").fetchone()[0]
+        con.execute(
+            "CREATE TABLE floor_output AS SELECT i AS id, hash(i) AS value, "
+            f"DATE '2000-01-01' + CAST(i % 9000 AS INTEGER) AS day FROM range({output_rows}) t(i)"
+        )
+    seconds = time.monotonic() - started
+    path.unlink(missing_ok=True)
+    return {"seconds": seconds, "rows_read": rows_read, "rows_written": output_rows}
+
+
+def omop_rows(warehouse: Path) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'omop'"
+        ).fetchall()
+        return sum(con.execute(f'SELECT count(*) FROM omop."{t}"').fetchone()[0] for (t,) in tables)
+
+
+def bench_one(patients: int, seed: int, reuse: bool) -> dict:
+    from dagster import DagsterInstance
+
+    from harmony_pipeline.contracts import load_contracts
+    from harmony_pipeline.definitions import defs
+    from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
+    from harmony_pipeline.runner import ensure_dagster_home, progress
+    from harmony_pipeline.settings import get_settings
+    from harmony_pipeline.synth import synthesise
+
+    home = BENCH_DIR / f"home-{patients}"
+    os.environ["HARMONY_HOME"] = str(home)
+    os.environ["HARMONY_CONTRACTS_DIR"] = str(home / "contracts")
+    settings = get_settings()
+    stages = dict.fromkeys(STAGES, 0.0)
+    if not (reuse and (home / "landing").is_dir()):
+        shutil.rmtree(home, ignore_errors=True)
+        progress(f"bench {patients:,}: synthesising")
+        started = time.monotonic()
+        synthesise(home, patients=patients, seed=seed)
+        stages["synth"] = time.monotonic() - started
+    for stale in ("warehouse.duckdb", "published", "dbt_target", "audit"):
+        target = home / stale
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+
+    ensure_dagster_home()
+    instance = DagsterInstance.get()
+    partitions = sync_partitions(instance, load_contracts(settings))
+    progress(f"bench {patients:,}: running the pipeline through Dagster")
+    started = time.monotonic()
+    result = defs.resolve_job_def(full_refresh_job.name).execute_in_process(
+        instance=instance, tags=all_sources_tags(partitions), raise_on_error=False
+    )
+    pipeline_seconds = time.monotonic() - started
+    steps = step_seconds(result)
+    for step, seconds in steps.items():
+        if step.startswith("landing"):
+            stages["landing"] += seconds
+        elif step.startswith("privacy"):
+            stages["privacy"] += seconds
+        elif step.startswith("publish"):
+            stages["publish"] += seconds
+    # the ingest asset reports how its time splits between reading and the quality gate
+    for record in instance.fetch_materializations(RAW_ASSET_KEY, limit=1).records:
+        meta = record.asset_materialization.metadata
+        if "quality_seconds" in meta:
+            stages["quality"] = float(meta["quality_seconds"].value)
+            stages["landing"] -= stages["quality"]
+    for stage, seconds in dbt_stage_seconds(home / "dbt_target").items():
+        stages[stage] += seconds
+    rows = omop_rows(settings.warehouse)
+    progress(f"bench {patients:,}: floor (DuckDB alone)")
+    floor = floor_seconds(settings.landing, rows, home)
+    return {
+        "patients": patients,
+        "success": result.success,
+        "pipeline_seconds": round(pipeline_seconds, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "omop_rows": rows,
+        "omop_rows_per_second": round(rows / pipeline_seconds, 1) if pipeline_seconds else None,
+        "peak_memory_mb": round(peak_rss_mb(), 1),
+        "floor_seconds": round(floor["seconds"], 2),
+        "floor_rows_read": floor["rows_read"],
+        "pipeline_over_floor": round(pipeline_seconds / floor["seconds"], 2) if floor["seconds"] else None,
+    }
+
+
+def render(results: list[dict]) -> str:
+    header = f"{'patients':>10} {'total s':>8} " + " ".join(f"{s:>9}" for s in STAGES)
+    header += f" {'OMOP rows':>10} {'rows/s':>9} {'peak MB':>8} {'floor s':>8} {'ratio':>6}"
+    lines = [header]
+    for r in results:
+        stage = " ".join(f"{r['stage_seconds'][s]:>9.1f}" for s in STAGES)
+        lines.append(
+            f"{r['patients']:>10,} {r['pipeline_seconds']:>8.1f} {stage} {r['omop_rows']:>10,} "
+            f"{r['omop_rows_per_second'] or 0:>9,.0f} {r['peak_memory_mb']:>8.0f} {r['floor_seconds']:>8.1f} "
+            f"{r['pipeline_over_floor'] or 0:>6.1f}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_bench(args) -> int:
+    os.environ.setdefault("HARMONY_DEMO", "1")
+    BENCH_DIR.mkdir(exist_ok=True)
+    results = [bench_one(n, args.seed, args.reuse) for n in sorted(args.patients or [10_000])]
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "results": results,
+    }
+    (BENCH_DIR / "results.json").write_text(json.dumps(report, indent=2))
+    print(render(results))
+    print(f"written {BENCH_DIR / 'results.json'}")
+    return 0 if all(r["success"] for r in results) else 1
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="benchmark the whole pipeline per stage against a DuckDB floor")
+    p.add_argument("--patients", type=int, action="append", help="cohort size (repeatable)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reuse", action="store_true", help="reuse a cohort already synthesised in bench/")
+    p.set_defaults(func=cmd_bench)
