@@ -42,3 +42,22 @@ def date_shift_days(key: bytes, person_keys: pd.Series, window: int) -> pd.Serie
         magnitude = int.from_bytes(digest[:8], "big") % window + 1  # 1..window
         offsets[i] = magnitude if digest[8] & 1 else -magnitude
     return pd.Series(offsets[codes], index=person_keys.index)
+
+
+def patient_key(key: bytes, source_id: str, source_patient_id: str) -> str:
+    """The patient_key of one source patient, as the contracts reader derives it.
+
+    Same message as `pseudonymise(key, PATIENT_DOMAIN, source_ids, patient_ids)`: domain, source id
+    and the source's own patient id joined by the unit separator. Used by `harmony pseudonym`.
+    """
+    return pseudonym(key, PATIENT_DOMAIN, str(source_id), str(source_patient_id))
+
+
+# privacy.md promise 3: ages of 90 and over are top-coded (HIPAA Safe Harbor uses the same limit).
+TOP_CODE_AGE = 90
+
+
+def top_code_age(ages: pd.Series, limit: int = TOP_CODE_AGE) -> pd.Series:
+    """Ages at or above `limit` become `limit` (read as "limit or older"); missing stays missing."""
+    numeric = pd.to_numeric(ages, errors="coerce")
+    return numeric.where(~(numeric >= limit), float(limit)).astype(numeric.dtype)
