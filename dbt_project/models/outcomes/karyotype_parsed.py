@@ -1,0 +1,34 @@
+"""Every distinct karyotype string of stg_cytogenetics, read by the ISCN parser.
+
+The parser lives in harmony_pipeline/karyotype.py (Schanz 2012 categories, ELN flags, Breems 2008
+monosomal karyotype); each distinct string is parsed once, so the cost grows with distinct karyotypes,
+not with patients.
+"""
+
+import dataclasses
+
+import pandas as pd
+
+# pandas nullable dtypes so the table has the same column types when there is nothing to parse
+_DTYPES = {"str": "string", "str | None": "string", "bool": "boolean", "int": "Int64", "int | None": "Int64"}
+
+
+def model(dbt, session):
+    from harmony_pipeline.karyotype import Karyotype, parse_many
+
+    dbt.config(materialized="table")
+    cytogenetics = dbt.ref("stg_cytogenetics")
+    strings = (
+        cytogenetics.filter("method = 'karyotype' and karyotype is not null")
+        .project("karyotype")
+        .distinct()
+        .order("karyotype")
+        .df()["karyotype"]
+        .tolist()
+    )
+    dtypes = {f.name: _DTYPES.get(str(f.type), "string") for f in dataclasses.fields(Karyotype)}
+    dtypes["abnormalities"] = "string"
+    frame = pd.DataFrame(parse_many(strings), columns=list(dtypes)).astype(dtypes)
+    # join key: the string exactly as delivered (the parser normalises spaces in its own copy)
+    frame["text"] = pd.Series(strings, dtype="string")
+    return frame.rename(columns={"text": "karyotype"})

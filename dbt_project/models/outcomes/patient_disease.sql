@@ -1,0 +1,42 @@
+-- One row per source patient and disease: the backbone of outcomes and marts.
+-- Grain: (source_id, patient_key, disease). person_hash links one person across sources.
+-- A patient re-delivered keeps the row of the latest delivery (delivery ids sort in delivery order).
+-- Origin of time-to-event endpoints (clinical_rules.md, harmonised endpoints): trials count from
+-- registration/randomisation (patient.index_date), registries, hospitals and study groups from diagnosis;
+-- a trial row without index_date falls back to diagnosis and says so in origin_kind.
+with patient as (
+    select *
+    from {{ ref('stg_patient') }}
+    qualify row_number() over (partition by patient_key order by delivery_id desc, row_number desc) = 1
+),
+
+diagnosis as (
+    select *
+    from {{ ref('stg_diagnosis') }}
+    qualify row_number() over (
+        partition by patient_key, disease order by delivery_id desc, diagnosis_date, row_number desc
+    ) = 1
+)
+
+select
+    d.person_hash,
+    d.source_id,
+    d.patient_key,
+    d.disease,
+    d.subtype as disease_subtype,
+    d.diagnosis_date,
+    cast(extract(year from d.diagnosis_date) as integer) as diagnosis_year,
+    p.sex,
+    cast(coalesce(
+        p.age_at_diagnosis,
+        round(datediff('day', p.birth_date, d.diagnosis_date) / 365.25, 1)
+    ) as double) as age_at_diagnosis,
+    p.country,
+    p.provider_kind,
+    p.index_date,
+    case when p.provider_kind = 'trial' and p.index_date is not null then p.index_date else d.diagnosis_date end
+        as origin_date,
+    case when p.provider_kind = 'trial' and p.index_date is not null then 'index_date' else 'diagnosis_date' end
+        as origin_kind
+from diagnosis as d
+left join patient as p on d.patient_key = p.patient_key
