@@ -1,0 +1,162 @@
+"""Dagster asset `privacy/release_candidate` and its blocking privacy checks.
+
+The asset reads every table of warehouse schema `marts`, anonymises it (record-level marts:
+generalisation, suppression, perturbation, lineage removal; aggregates: small-cell suppression and
+Kaplan-Meier truncation), replaces schema `release` with the results (same table names, one
+transaction) and writes the anonymisation report. The checks re-query `release` independently
+and are blocking: a failed check stops the run before publish, so the previous release stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from harmony_pipeline.privacy.anonymise import DEFAULT_SUPPRESSION_BUDGET, anonymise_mart, is_record_level
+from harmony_pipeline.privacy.gates import (
+    GateResult,
+    evaluate_gates,
+    identifier_gate,
+    k_anonymity_gate,
+    quote_ident,
+    small_cell_gate,
+    tables_in,
+)
+from harmony_pipeline.privacy.report import build_report, report_path, write_report
+from harmony_pipeline.privacy.small_cells import protect_aggregate
+from harmony_pipeline.settings import Settings, get_settings
+
+RELEASE_CANDIDATE_KEY = AssetKey(["privacy", "release_candidate"])
+MARTS_SCHEMA = "marts"
+RELEASE_SCHEMA = "release"
+POOL = "harmony_warehouse"
+
+
+def build_release_candidate(settings: Settings) -> dict:
+    """Anonymise marts.* into release.*, evaluate the gates, write the report; returns the report."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    k = settings.min_cell
+    marts_report: dict[str, dict] = {}
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("BEGIN")
+        con.execute(f"DROP SCHEMA IF EXISTS {RELEASE_SCHEMA} CASCADE")
+        con.execute(f"CREATE SCHEMA {RELEASE_SCHEMA}")
+        for table in tables_in(con, MARTS_SCHEMA):
+            frame = con.execute(f"SELECT * FROM {MARTS_SCHEMA}.{quote_ident(table)}").fetchdf()
+            if is_record_level(list(frame.columns)):
+                result = anonymise_mart(table, frame, k=k)
+                released, table_report = result.frame, result.report
+            else:
+                released, table_report = protect_aggregate(table, frame, k)
+            con.register("released_frame", released)
+            con.execute(f"CREATE TABLE {RELEASE_SCHEMA}.{quote_ident(table)} AS SELECT * FROM released_frame")
+            con.unregister("released_frame")
+            marts_report[table] = table_report
+        con.execute("COMMIT")
+        gates = evaluate_gates(con, RELEASE_SCHEMA, k)
+    report = build_report(
+        marts_report,
+        {name: gate.as_dict() for name, gate in gates.items()},
+        {
+            "k": k,
+            "min_cell": k,
+            "max_prosecutor_risk": round(1 / k, 6),
+            "suppression_budget_default": DEFAULT_SUPPRESSION_BUDGET,
+            "km_min_at_risk": k,
+        },
+    )
+    write_report(report, report_path(settings))
+    return report
+
+
+def _check_result(gate: GateResult) -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=gate.passed,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "failures": MetadataValue.json(gate.failures),
+            "details": MetadataValue.json(gate.details),
+        },
+        description=None if gate.passed else f"{gate.name} failed on {sorted(gate.failures)}",
+    )
+
+
+def _run_gate(gate) -> AssetCheckResult:
+    settings = get_settings()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return _check_result(gate(con, settings))
+
+
+def build_privacy_assets(mart_asset_keys: Sequence[AssetKey]) -> tuple[list, list]:
+    """The release_candidate asset (downstream of the given dbt mart keys) and its blocking checks."""
+
+    @asset(
+        key=RELEASE_CANDIDATE_KEY,
+        group_name="privacy",
+        deps=list(mart_asset_keys),
+        pool=POOL,
+        description="Anonymised copy of every mart (k-anonymity k>=11, small cells, KM truncation) in "
+        "warehouse schema `release`, plus published/anonymisation_report.json.",
+    )
+    def release_candidate(context: AssetExecutionContext) -> MaterializeResult:
+        settings = get_settings()
+        report = build_release_candidate(settings)
+        for name, gate in report["gates"].items():
+            if not gate["passed"]:
+                context.log.error(f"privacy gate {name} failed: {gate['failures']}")
+        record_level = {t: m for t, m in report["marts"].items() if m.get("kind") == "record-level"}
+        return MaterializeResult(
+            metadata={
+                "candidate_id": report["candidate_id"],
+                "passed": report["passed"],
+                "tables": len(report["marts"]),
+                "record_level_tables": len(record_level),
+                "min_k": min((m["k"] for m in record_level.values() if m["k"] is not None), default=None),
+                "suppressed_records": sum(m["suppressed_records"] for m in record_level.values()),
+                "report": MetadataValue.path(str(report_path(settings))),
+            }
+        )
+
+    @asset_check(
+        asset=RELEASE_CANDIDATE_KEY,
+        name="k_anonymity",
+        blocking=True,
+        pool=POOL,
+        description="Every record-level release table: no equivalence class below k (11).",
+    )
+    def k_anonymity_check() -> AssetCheckResult:
+        return _run_gate(lambda con, s: k_anonymity_gate(con, RELEASE_SCHEMA, s.min_cell))
+
+    @asset_check(
+        asset=RELEASE_CANDIDATE_KEY,
+        name="small_cells",
+        blocking=True,
+        pool=POOL,
+        description="Every aggregate release table: no count 0<n<11, no KM time point with <11 at risk.",
+    )
+    def small_cells_check() -> AssetCheckResult:
+        return _run_gate(lambda con, s: small_cell_gate(con, RELEASE_SCHEMA, s.min_cell))
+
+    @asset_check(
+        asset=RELEASE_CANDIDATE_KEY,
+        name="no_identifiers",
+        blocking=True,
+        pool=POOL,
+        description="No column named like a direct identifier or lineage key; no text value shaped "
+        "like a date, postcode or e-mail address.",
+    )
+    def no_identifiers_check() -> AssetCheckResult:
+        return _run_gate(lambda con, s: identifier_gate(con, RELEASE_SCHEMA))
+
+    return [release_candidate], [k_anonymity_check, small_cells_check, no_identifiers_check]
