@@ -1,0 +1,617 @@
+"""read_delivery: one landed delivery -> pseudonymised, date-shifted canonical DataFrames plus rejects.
+
+Steps: find and read every file of the contract, key each row by its source patient id, compute the
+pseudonyms (patient_key, person_key), map each entity (patient and diagnosis first, because other entities
+may anchor times on them), turn untypable values into rejects, then shift every DATE by the person's
+offset. Direct identifiers, linkage columns and source patient ids never leave this module. Everything is
+column-wise pandas; the only Python loops run over files, mappings, columns and distinct patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harmony_pipeline import canonical
+from harmony_pipeline.contracts import units
+from harmony_pipeline.contracts.model import (
+    ENTITY_ORDER,
+    OFFSET_UNITS,
+    Contract,
+    FieldSpec,
+    FileSpec,
+    Mapping,
+)
+from harmony_pipeline.contracts.readers import DeliveryError, RawFile, read_file
+from harmony_pipeline.contracts.values import (
+    PANDAS_DTYPES,
+    apply_map,
+    as_text,
+    condition_mask,
+    to_bigint,
+    to_date,
+    to_double,
+    typed_empty,
+)
+from harmony_pipeline.privacy.pseudonym import PATIENT_DOMAIN, PERSON_DOMAIN, date_shift_days, pseudonym
+
+REJECT_COLUMNS = [
+    "source_id", "delivery_id", "file_name", "row_number", "entity", "field", "rule", "value", "reason", "record",
+]  # fmt: skip
+WITHHELD = "<withheld: identifier>"
+
+
+@dataclass
+class DeliveryRead:
+    source_id: str
+    delivery_id: str
+    entities: dict[str, pd.DataFrame]  # every canonical entity; columns canonical.table_columns(entity)
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+    files: list[str]  # file names read, relative to the delivery folder
+    warnings: list[str] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)  # file name -> data rows (malformed included)
+
+
+@dataclass
+class _Table:
+    spec: FileSpec
+    name: str  # file name relative to the delivery folder
+    frame: pd.DataFrame  # delivered columns + _pid, _row
+    private: set[str]  # columns that must not appear in a reject record
+
+
+def empty_entity(entity: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {f.name: pd.Series(dtype=PANDAS_DTYPES[f.dtype]) for f in canonical.table_columns(entity)}
+    )
+
+
+def empty_rejects() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in REJECT_COLUMNS})
+    return frame.astype({"row_number": "int64"})
+
+
+# ------------------------------------------------------------------------------------------- files
+
+
+def _find_files(contract: Contract, delivery_dir: Path) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    owner: dict[Path, str] = {}
+    for file_id, spec in contract.files.items():
+        paths = sorted(p for p in delivery_dir.glob(spec.pattern) if p.is_file())
+        for p in paths:
+            if p in owner:
+                raise DeliveryError(
+                    contract.source_id, p.name, f"matches the patterns of files {owner[p]!r} and {file_id!r}"
+                )
+            owner[p] = file_id
+        if not paths and spec.required:
+            raise DeliveryError(
+                contract.source_id, spec.pattern, f"required file {file_id!r} ({spec.pattern}) is missing"
+            )
+        found[file_id] = paths
+    return found
+
+
+def _date_columns(contract: Contract, file_id: str) -> set[str]:
+    """Columns of a file that hold calendar dates (kept out of reject records: they are not shifted)."""
+    cols: set[str] = set()
+    for m in contract.mappings():
+        if m.from_file != file_id:
+            continue
+        entity = canonical.ENTITIES[m.entity]
+        specs = list(m.fields.items())
+        if m.wide:
+            specs += [(m.wide.value, w.spec) for w in m.wide.columns]
+        for name, spec in specs:
+            if entity.get(name).dtype == "DATE" and spec.column:
+                cols.add(spec.column)
+            if spec.anchor and spec.anchor.column:
+                cols.add(spec.anchor.column)
+    return cols
+
+
+def _referenced(contract: Contract) -> set[str]:
+    cols: set[str] = set()
+    for m in contract.mappings():
+        for c in m.columns():
+            cols.add(c)
+            cols.add(c.split(".", 1)[-1])
+    return cols
+
+
+def _load_tables(
+    contract: Contract, delivery_dir: Path, found: dict[str, list[Path]], rejects: list, warnings: list
+) -> tuple[dict[str, list[_Table]], dict[str, int]]:
+    tables: dict[str, list[_Table]] = {}
+    rows_read: dict[str, int] = {}
+    referenced = _referenced(contract)
+    for file_id, paths in found.items():
+        spec = contract.files[file_id]
+        needed = [spec.patient_id, *spec.linkage_columns()]
+        for m in contract.mappings():
+            if m.from_file == file_id:
+                needed += [] if m.join else m.columns()  # with joins, checked on the joined frame
+        private = {spec.patient_id, *spec.identifiers, *spec.linkage_columns(), *spec.ignore}
+        private |= _date_columns(contract, file_id)
+        for path in paths:
+            name = path.relative_to(delivery_dir).as_posix()
+            raw: RawFile = read_file(spec, path, contract.source_id)
+            columns = list(raw.frame.columns)
+            missing = [c for c in dict.fromkeys(needed) if c not in columns]
+            if missing:
+                raise DeliveryError(
+                    contract.source_id, name, f"missing column(s) {missing} (file {file_id!r}); has {columns}"
+                )
+            absent_ids = [c for c in spec.identifiers if c not in columns]
+            if absent_ids:
+                warnings.append(f"{name}: declared identifier column(s) {absent_ids} not in the file")
+            declared = set(needed) | set(spec.identifiers) | set(spec.ignore) | referenced
+            unknown = [c for c in columns if c not in declared]
+            if unknown:
+                warnings.append(f"{name}: column(s) not in the contract, not read: {unknown}")
+            frame = raw.frame
+            frame["_row"] = raw.row_numbers
+            frame["_pid"] = as_text(frame[spec.patient_id]).str.strip()
+            no_id = frame["_pid"].isna() | (frame["_pid"] == "")
+            if no_id.any():
+                rejects.append(
+                    _reject_frame(
+                        contract.source_id, name, frame.loc[no_id, "_row"], "*", spec.patient_id,
+                        "missing_patient_id", pd.Series(pd.NA, index=frame.index[no_id], dtype="string"),
+                        "the row has no source patient id", pd.Series(pd.NA, index=frame.index[no_id], dtype="string"),
+                    )
+                )  # fmt: skip
+                frame = frame[~no_id]
+            if not raw.malformed.empty:
+                bad = raw.malformed
+                rejects.append(
+                    _reject_frame(
+                        contract.source_id, name, bad["row_number"], "*", "*", "malformed_line",
+                        pd.Series(pd.NA, index=bad.index, dtype="string"),
+                        bad["reason"] + " (line not copied: it may hold identifiers; see the file)",
+                        pd.Series(pd.NA, index=bad.index, dtype="string"),
+                    )
+                )  # fmt: skip
+            rows_read[name] = len(raw.row_numbers) + len(raw.malformed)
+            tables.setdefault(file_id, []).append(_Table(spec, name, frame.reset_index(drop=True), private))
+    return tables, rows_read
+
+
+# ------------------------------------------------------------------------------------------- keys
+
+
+def _hash_unique(key: bytes, domain: str, messages: pd.Series) -> pd.Series:
+    """HMAC of each distinct message once (messages already joined with the unit separator)."""
+    codes, uniques = pd.factorize(messages)
+    hashed = np.array([pseudonym(key, domain, u) for u in uniques], dtype=object)
+    out = pd.Series(hashed[codes] if len(codes) else [], index=messages.index, dtype="string")
+    return out
+
+
+def _linkage(contract: Contract, tables: dict[str, list[_Table]]) -> pd.Series:
+    """Source patient id -> linkage message 'birth\\x1fsex\\x1finitials' from files declaring linkage."""
+    messages = []
+    for file_id, spec in contract.files.items():
+        if not spec.linkage:
+            continue
+        for table in tables.get(file_id, []):
+            frame = table.frame
+            parts, complete = [], pd.Series(True, index=frame.index)
+            for part in ("birth_date", "sex", "initials"):
+                spec_part = spec.linkage.get(part)
+                if spec_part is None:
+                    parts.append(pd.Series("", index=frame.index, dtype="string"))
+                    continue
+                raw = (
+                    frame[spec_part.column]
+                    if spec_part.column
+                    else pd.Series(spec_part.const, index=frame.index)
+                )
+                if part == "birth_date":
+                    value, _ = to_date(raw, spec_part.format or spec.date_format, spec_part.origin)
+                    text = value.dt.strftime("%Y-%m-%d").astype("string")
+                elif part == "sex":
+                    text = apply_map(raw, spec_part.value_map) if spec_part.value_map else as_text(raw)
+                    text = text.str.strip().str.upper()
+                    text = text.where(text.isin(["M", "F", "U"]))
+                else:
+                    text = as_text(raw).str.upper().str.replace(r"[\W\d_]+", "", regex=True)
+                    text = text.where(text != "")
+                complete &= text.notna()
+                parts.append(text)
+            message = parts[0].str.cat(parts[1:], sep="\x1f")
+            linked = pd.DataFrame({"_pid": frame["_pid"], "message": message})[complete.to_numpy()]
+            messages.append(linked)
+    if not messages:
+        return pd.Series(dtype="string")
+    all_linked = pd.concat(messages, ignore_index=True).drop_duplicates("_pid", keep="first")
+    return all_linked.set_index("_pid")["message"]
+
+
+class _Keys:
+    """patient_key and person_key per source patient id, each hashed once per distinct patient."""
+
+    def __init__(self, contract: Contract, tables: dict[str, list[_Table]], key: bytes):
+        pids = [t.frame["_pid"] for ts in tables.values() for t in ts]
+        unique = pd.Series(pd.unique(pd.concat(pids, ignore_index=True)) if pids else [], dtype="string")
+        prefix = contract.source_id + "\x1f"
+        patient = _hash_unique(key, PATIENT_DOMAIN, prefix + unique)
+        linkage = _linkage(contract, tables)
+        message = unique.map(linkage).astype("string")
+        fallback = prefix + unique
+        person = _hash_unique(key, PERSON_DOMAIN, message.fillna(fallback))
+        self.patient = pd.Series(patient.to_numpy(), index=unique.to_numpy())
+        self.person = pd.Series(person.to_numpy(), index=unique.to_numpy())
+
+    def patient_keys(self, pids: pd.Series) -> pd.Series:
+        return pids.map(self.patient).astype("string")
+
+    def person_keys(self, pids: pd.Series) -> pd.Series:
+        return pids.map(self.person).astype("string")
+
+
+# ------------------------------------------------------------------------------------------- mapping
+
+
+@dataclass
+class _Problem:
+    field: str
+    rule: str
+    mask: pd.Series
+    values: pd.Series
+    reason: str
+
+
+class _Mapper:
+    def __init__(self, contract: Contract, tables: dict[str, list[_Table]]):
+        self.contract = contract
+        self.tables = tables
+        self.anchors: dict[str, pd.Series] = {}  # diagnosis | index_date -> date per source patient id
+        self.rejects: list[pd.DataFrame] = []
+
+    # ---- frames
+
+    def _joined(self, mapping: Mapping, table: _Table) -> pd.DataFrame:
+        frame = table.frame
+        for file_id in mapping.join:
+            parts = [t.frame for t in self.tables.get(file_id, [])]
+            spec = self.contract.files[file_id]
+            drop = {spec.patient_id, *spec.identifiers, *spec.linkage_columns(), "_row"}
+            if parts:
+                other = pd.concat(parts, ignore_index=True).drop_duplicates("_pid", keep="first")
+                other = other.drop(columns=[c for c in other.columns if c in drop])
+            else:
+                other = pd.DataFrame({"_pid": pd.Series(dtype="string")})
+            other = other.rename(
+                columns={c: f"{file_id}.{c}" for c in other.columns if c in frame.columns and c != "_pid"}
+            )
+            merged = frame.merge(other, on="_pid", how="left", sort=False)
+            merged.index = frame.index
+            frame = merged
+        needed = mapping.columns()
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DeliveryError(
+                self.contract.source_id, table.name,
+                f"missing column(s) {missing} used by a {mapping.entity} mapping (joined files: {list(mapping.join)})",
+            )  # fmt: skip
+        return frame
+
+    # ---- one field
+
+    def _evaluate(
+        self, name: str, spec: FieldSpec, frame: pd.DataFrame, target: canonical.Field, file: FileSpec
+    ):
+        problems: list[_Problem] = []
+        index = frame.index
+        if spec.has_const:
+            raw = pd.Series([spec.const] * len(index), index=index, dtype=object)
+        elif spec.offset:
+            return self._offset(name, spec, frame, target, file)
+        else:
+            raw = frame[spec.column]
+        values = raw
+        if spec.value_map:
+            values = apply_map(raw, spec.value_map)
+        dtype = target.dtype
+        if dtype == "VARCHAR":
+            out = as_text(values).astype("string")
+        elif dtype == "DOUBLE":
+            out, bad = to_double(values, file.decimal)
+            if spec.factor is not None:
+                out = out * spec.factor
+            problems.append(_Problem(name, "type_double", bad, as_text(raw), "not a number"))
+        elif dtype == "BIGINT":
+            if spec.factor is not None:
+                number, bad = to_double(values, file.decimal)
+                number = number * spec.factor
+                fractional = number.notna() & (number.round() != number)
+                out = number.where(~fractional).astype("Int64")
+                bad = bad | fractional
+            else:
+                out, bad = to_bigint(values, file.decimal)
+            problems.append(_Problem(name, "type_bigint", bad, as_text(raw), "not a whole number"))
+        else:
+            fmt = spec.format or file.date_format
+            out, bad = to_date(values, fmt, spec.origin)
+            problems.append(_Problem(name, "type_date", bad, as_text(raw), f"not a date in format {fmt}"))
+        if spec.when is not None:
+            holds = condition_mask(spec.when, frame)
+            out = out.where(holds)
+            for p in problems:
+                p.mask = p.mask & holds
+        return out, problems
+
+    def _offset(
+        self, name: str, spec: FieldSpec, frame: pd.DataFrame, target: canonical.Field, file: FileSpec
+    ):
+        problems: list[_Problem] = []
+        raw = frame[spec.offset]
+        amount, bad = to_double(raw, file.decimal)
+        problems.append(_Problem(name, "offset", bad, as_text(raw), f"not a number of {spec.offset_unit}"))
+        anchor = spec.anchor
+        if anchor.entity:
+            anchor_dates = frame["_pid"].map(
+                self.anchors.get(anchor.entity, pd.Series(dtype="datetime64[ns]"))
+            )
+            anchor_dates = anchor_dates.astype("datetime64[ns]")
+        else:
+            anchor_raw = frame[anchor.column]
+            anchor_dates, anchor_bad = to_date(anchor_raw, anchor.format or file.date_format)
+            problems.append(
+                _Problem(
+                    name, "anchor", anchor_bad, as_text(anchor_raw), f"anchor {anchor.column} is not a date"
+                )
+            )
+        days = (amount * OFFSET_UNITS[spec.offset_unit]).round()
+        out = (anchor_dates + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
+        if spec.when is not None:
+            holds = condition_mask(spec.when, frame)
+            out = out.where(holds)
+            for p in problems:
+                p.mask = p.mask & holds
+        return out, problems
+
+    # ---- one block of rows (a mapping, or one column of a wide mapping)
+
+    def _block(self, mapping: Mapping, frame: pd.DataFrame, specs: dict[str, FieldSpec], table: _Table):
+        entity = canonical.ENTITIES[mapping.entity]
+        data: dict[str, pd.Series] = {}
+        problems: list[_Problem] = []
+        for f in entity.fields:
+            if f.name in specs:
+                data[f.name], found = self._evaluate(f.name, specs[f.name], frame, f, table.spec)
+                problems += found
+            else:
+                data[f.name] = typed_empty(f.dtype, frame.index)
+        if mapping.entity == "lab_result" and "value" in specs:
+            self._lab_units(data, specs, frame)
+        block = pd.DataFrame(data, index=frame.index)
+        block["_pid"] = frame["_pid"]
+        block["_row"] = frame["_row"]
+        block["_src"] = frame.index
+        return block, problems
+
+    def _lab_units(
+        self, data: dict[str, pd.Series], specs: dict[str, FieldSpec], frame: pd.DataFrame
+    ) -> None:
+        """Convert lab values to the canonical unit; fill unit, source_unit, source_value unless mapped."""
+        spec = specs["value"]
+        index = frame.index
+        if spec.unit_column:
+            source_unit = as_text(frame[spec.unit_column]).str.strip()
+        else:
+            source_unit = pd.Series(spec.unit, index=index, dtype="string")
+        lab = data["lab"].astype("string")
+        canonical_unit = lab.map({k: v[0] for k, v in canonical.LABS.items()}).astype("string")
+        pairs = pd.DataFrame({"lab": lab, "unit": source_unit}).drop_duplicates().dropna()
+        factors = {
+            (r.lab, r.unit): units.factor(r.lab, r.unit) for r in pairs.itertuples(index=False)
+        }  # one lookup per distinct (lab, unit), not per row
+        table = pd.Series(factors, dtype="float64")
+        if table.empty:
+            factor = pd.Series(np.nan, index=index)
+        else:
+            wanted = pd.MultiIndex.from_arrays([lab.fillna(""), source_unit.fillna("")])
+            factor = pd.Series(table.reindex(wanted).to_numpy(), index=index)
+        has_unit = source_unit.notna()
+        known = has_unit & factor.notna()
+        data["value"] = data["value"].where(~known, data["value"] * factor)
+        unit = canonical_unit.where(~has_unit | known, source_unit)
+        if "unit" not in specs:
+            data["unit"] = unit.astype("string")
+        if "source_unit" not in specs:
+            data["source_unit"] = source_unit.astype("string")
+        if "source_value" not in specs and spec.column:
+            data["source_value"] = as_text(frame[spec.column]).astype("string")
+
+    # ---- one mapping
+
+    def map(self, mapping: Mapping) -> list[pd.DataFrame]:
+        blocks = []
+        for table in self.tables.get(mapping.from_file, []):
+            frame = self._joined(mapping, table)
+            if mapping.where is not None:
+                frame = frame[condition_mask(mapping.where, frame)]
+            if mapping.wide is None:
+                parts = [(frame, dict(mapping.fields))]
+            else:
+                parts = []
+                for w in mapping.wide.columns:
+                    present = frame[frame[w.column].notna()]
+                    specs = dict(mapping.fields)
+                    specs[mapping.wide.key] = FieldSpec(const=w.label, has_const=True)
+                    specs[mapping.wide.value] = w.spec
+                    parts.append((present, specs))
+            for part, specs in parts:
+                block, problems = self._block(mapping, part, specs, table)
+                block = self._collect_problems(mapping, block, problems, table, part, specs)
+                if mapping.skip_if_missing:
+                    block = block[block[list(mapping.skip_if_missing)].notna().any(axis=1)]
+                block["_file"] = table.name
+                blocks.append(block)
+        return blocks
+
+    def _collect_problems(self, mapping, block, problems, table: _Table, frame, specs) -> pd.DataFrame:
+        failed = pd.Series(False, index=block.index)
+        linkage = set(table.spec.linkage_columns()) | set(table.spec.identifiers)
+        for p in problems:
+            mask = p.mask.reindex(block.index, fill_value=False).astype(bool)
+            if not mask.any():
+                continue
+            if mapping.skip_if_missing:  # a row of absent data makes no row, so it is no reject either
+                skip_fields = list(mapping.skip_if_missing)
+                present = block[skip_fields].notna().any(axis=1)
+                for q in problems:
+                    if q.field in skip_fields:
+                        present |= q.mask.reindex(block.index, fill_value=False).astype(bool)
+                mask &= present
+                if not mask.any():
+                    continue
+            spec = specs.get(p.field)
+            source_col = spec.column or spec.offset if spec else None
+            values = p.values[mask]
+            if source_col in linkage:
+                values = pd.Series(WITHHELD, index=values.index, dtype="string")
+            record = _records(table, block.loc[mask, "_src"])
+            self.rejects.append(
+                _reject_frame(
+                    self.contract.source_id, table.name, block.loc[mask, "_row"], mapping.entity, p.field,
+                    p.rule, values, pd.Series(f"{p.field}: {p.reason}", index=values.index, dtype="string"), record,
+                )
+            )  # fmt: skip
+            failed |= mask
+        return block[~failed]
+
+
+def _records(table: _Table, src: pd.Series) -> pd.Series:
+    """The source rows as JSON (no identifiers, linkage, patient id, ignored or date columns)."""
+    cols = [c for c in table.frame.columns if c not in table.private and not c.startswith("_")]
+    rows = table.frame.loc[src.to_numpy(), cols]
+    if rows.empty:
+        return pd.Series(dtype="string", index=src.index)
+    text = rows.to_json(
+        orient="records", lines=True, date_format="iso", force_ascii=False, default_handler=str
+    )
+    return pd.Series(text.strip("\n").split("\n"), index=src.index, dtype="string")
+
+
+def _reject_frame(
+    source_id, file_name, rows, entity, field_name, rule, values, reasons, records
+) -> pd.DataFrame:
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "source_id": pd.Series([source_id] * n, dtype="string"),
+            "delivery_id": pd.Series([pd.NA] * n, dtype="string"),
+            "file_name": pd.Series([file_name] * n, dtype="string"),
+            "row_number": np.asarray(rows, dtype="int64"),
+            "entity": pd.Series([entity] * n, dtype="string"),
+            "field": pd.Series([field_name] * n, dtype="string"),
+            "rule": pd.Series([rule] * n, dtype="string"),
+            "value": pd.Series(np.asarray(values, dtype=object), dtype="string"),
+            "reason": pd.Series(np.asarray(reasons, dtype=object), dtype="string"),
+            "record": pd.Series(np.asarray(records, dtype=object), dtype="string"),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def read_delivery(contract: Contract, delivery_dir: Path, key: bytes, settings=None) -> DeliveryRead:
+    """Read one delivery folder with its contract (see docs/contracts.md)."""
+    from harmony_pipeline.settings import get_settings
+
+    settings = settings or get_settings()
+    delivery_dir = Path(delivery_dir)
+    if not delivery_dir.is_dir():
+        raise DeliveryError(contract.source_id, str(delivery_dir), "delivery folder does not exist")
+    delivery_id = delivery_dir.name
+    rejects: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    found = _find_files(contract, delivery_dir)
+    tables, rows_read = _load_tables(contract, delivery_dir, found, rejects, warnings)
+    keys = _Keys(contract, tables, key)
+    mapper = _Mapper(contract, tables)
+    mapper.rejects = rejects
+
+    entities: dict[str, pd.DataFrame] = {}
+    for entity_name in canonical.ENTITIES:
+        entities[entity_name] = empty_entity(entity_name)
+    internal: dict[str, pd.DataFrame] = {}
+    for entity_name in [e for e in ENTITY_ORDER if e in contract.entities]:
+        blocks = [b for m in contract.entities[entity_name] for b in mapper.map(m)]
+        frame = pd.concat(blocks, ignore_index=True) if blocks else None
+        if frame is None or frame.empty:
+            continue
+        frame = _defaults(contract, entity_name, frame)
+        internal[entity_name] = frame
+        if entity_name == "patient":
+            idx = frame.dropna(subset=["index_date"]).drop_duplicates("_pid")
+            mapper.anchors["index_date"] = idx.set_index("_pid")["index_date"]
+        if entity_name == "diagnosis":
+            mapper.anchors["diagnosis"] = (
+                frame.dropna(subset=["diagnosis_date"]).groupby("_pid")["diagnosis_date"].min()
+            )
+
+    for entity_name, frame in internal.items():
+        entities[entity_name] = _finish(contract, entity_name, frame, delivery_id, keys, key, settings)
+
+    all_rejects = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
+    all_rejects["delivery_id"] = pd.Series([delivery_id] * len(all_rejects), dtype="string")
+    all_rejects = all_rejects.sort_values(["file_name", "row_number", "entity", "field"], kind="stable")
+    files = sorted(t.name for ts in tables.values() for t in ts)
+    return DeliveryRead(
+        contract.source_id,
+        delivery_id,
+        entities,
+        all_rejects.reset_index(drop=True),
+        files,
+        warnings,
+        rows_read,
+    )
+
+
+def _defaults(contract: Contract, entity: str, frame: pd.DataFrame) -> pd.DataFrame:
+    mapped = {f for m in contract.entities[entity] for f in m.fields} | {
+        x for m in contract.entities[entity] if m.wide for x in (m.wide.key, m.wide.value)
+    }
+    if entity == "patient":
+        if "provider_kind" not in mapped:
+            frame["provider_kind"] = pd.Series(contract.provider_kind, index=frame.index, dtype="string")
+        if "country" not in mapped and contract.country:
+            frame["country"] = pd.Series(contract.country, index=frame.index, dtype="string")
+        if "birth_year" not in mapped:
+            # from the birth date before shifting: the year is what the source delivered
+            frame["birth_year"] = frame["birth_date"].dt.year.astype("Int64")
+    if entity == "diagnosis" and "disease" not in mapped and len(contract.diseases) == 1:
+        frame["disease"] = pd.Series(contract.diseases[0], index=frame.index, dtype="string")
+    return frame
+
+
+def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: _Keys, key: bytes, settings):
+    person = keys.person_keys(frame["_pid"])
+    out = pd.DataFrame(
+        {
+            "source_id": pd.Series(contract.source_id, index=frame.index, dtype="string"),
+            "delivery_id": pd.Series(delivery_id, index=frame.index, dtype="string"),
+            "file_name": frame["_file"].astype("string"),
+            "row_number": frame["_row"].astype("int64"),
+            "patient_key": keys.patient_keys(frame["_pid"]),
+            "person_key": person,
+        }
+    )
+    shift = None
+    for f in canonical.ENTITIES[entity].fields:
+        column = frame[f.name]
+        if f.dtype == "DATE":
+            if shift is None:
+                shift = pd.to_timedelta(date_shift_days(key, person, settings.date_shift_days), unit="D")
+            column = column.astype("datetime64[ns]") + shift
+        out[f.name] = column.astype(PANDAS_DTYPES[f.dtype])
+    return out.reset_index(drop=True)
