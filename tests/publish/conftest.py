@@ -1,0 +1,10 @@
+import pytest
+
+from harmony_pipeline.settings import get_settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARMONY_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HARMONY_RELEASES_KEEP", raising=False)
+    return get_settings()
