@@ -498,6 +498,8 @@ def anonymise_mart(
     released = perturb(generalised, noise, person)
     released[ROW_ID] = release_row_ids(work)
     released = released[keep.to_numpy()]
+    # renumber 1..n after suppression, so gaps in the ids do not reveal which rows were removed
+    released[ROW_ID] = released[ROW_ID].rank(method="first").astype("int64")
 
     dropped = [c for c in released.columns if c in LINEAGE_KEYS]
     if not config.keep_dates:
