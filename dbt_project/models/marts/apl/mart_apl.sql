@@ -1,0 +1,17 @@
+-- Patient-level APL mart: one row per source patient with acute promyelocytic leukaemia.
+select
+    {{ mart_identity_columns() }},
+    f.wbc,
+    f.plt,
+    f.hb,
+    f.t_15_17,
+    f.flt3_itd,
+    r.sanz_group,
+    {{ mart_treatment_columns() }},
+    e.first_cr_date is not null as achieved_cr,
+    {{ mart_endpoint_columns(['efs', 'rfs']) }},
+    e.cir_months,
+    e.cir_event
+from {{ ref('patient_features') }} as f
+inner join {{ ref('risk_apl') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
+{{ mart_joins() }}

@@ -1,0 +1,21 @@
+-- Patient-level multiple myeloma mart: one row per source patient with MM.
+select
+    {{ mart_identity_columns() }},
+    f.b2m,
+    f.albumin,
+    f.ldh_ratio,
+    f.ldh_high,
+    f.del17p,
+    f.fish_t_4_14 as t_4_14,
+    f.fish_t_14_16 as t_14_16,
+    f.fish_gain_1q as gain_1q,
+    f.high_risk_fish,
+    r.iss_stage,
+    r.riss_stage,
+    r.r2iss_score,
+    r.r2iss_stage,
+    {{ mart_treatment_columns() }},
+    {{ mart_endpoint_columns(['pfs', 'ttnt']) }}
+from {{ ref('patient_features') }} as f
+inner join {{ ref('risk_mm') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
+{{ mart_joins() }}
