@@ -1,0 +1,19 @@
+-- Diagnoses as standard conditions; the delivered ICD-10 / ICD-O-3 code stays in condition_source_value.
+with conditions as (
+    select
+        {{ omop_id("c.person_key || '|' || c.disease") }} as condition_occurrence_id,
+        p.person_id,
+        c.condition_concept_id,
+        c.condition_start_date,
+        cast(c.condition_start_date as timestamp) as condition_start_datetime,
+        coalesce(t.type_concept_id, 0) as condition_type_concept_id,
+        v.visit_occurrence_id,
+        c.condition_source_value,
+        c.condition_source_concept_id
+    from {{ ref('int_condition_occurrence') }} as c
+    inner join {{ ref('int_person') }} as p on c.person_key = p.person_key
+    left join {{ ref('int_source_type') }} as t on c.source_id = t.source_id
+    left join {{ ref('visit_occurrence') }} as v
+        on v.person_id = p.person_id and v.visit_start_date = c.condition_start_date
+)
+{{ omop_select('conditions', order_by='condition_occurrence_id') }}

@@ -1,0 +1,60 @@
+-- Labs (UCUM), cytogenetics, FISH, mutations (VAF), MRD, stage, ECOG and responses. Facts that modify
+-- the diagnosis point to it: measurement_event_id = the person's condition_occurrence_id (the latest
+-- diagnosis on or before the measurement, else the earliest) and meas_event_field_concept_id =
+-- 1147127 (condition_occurrence.condition_occurrence_id, verified).
+with facts as (
+    select m.*, p.person_id
+    from {{ ref('int_measurement') }} as m
+    inner join {{ ref('int_person') }} as p on m.person_key = p.person_key
+),
+
+conditions as (
+    select person_id, condition_occurrence_id, condition_start_date
+    from {{ ref('condition_occurrence') }}
+),
+
+diagnosis_link as (
+    select
+        f.person_key,
+        f.fact_kind,
+        f.fact_key,
+        c.condition_occurrence_id,
+        row_number() over (
+            partition by f.person_key, f.fact_kind, f.fact_key
+            order by
+                case when c.condition_start_date <= f.measurement_date then 0 else 1 end,
+                case when c.condition_start_date <= f.measurement_date then -epoch(c.condition_start_date)
+                     else epoch(c.condition_start_date) end,
+                c.condition_occurrence_id
+        ) as rank_
+    from facts as f
+    inner join conditions as c on c.person_id = f.person_id
+    where f.is_disease_modifier
+),
+
+measurements as (
+    select
+        {{ omop_id("f.person_key || '|' || f.fact_kind || '|' || f.fact_key") }} as measurement_id,
+        f.person_id,
+        f.measurement_concept_id,
+        f.measurement_date,
+        cast(f.measurement_date as timestamp) as measurement_datetime,
+        coalesce(t.type_concept_id, 0) as measurement_type_concept_id,
+        f.value_as_number,
+        f.value_as_concept_id,
+        f.unit_concept_id,
+        v.visit_occurrence_id,
+        f.measurement_source_value,
+        f.measurement_source_concept_id,
+        f.unit_source_value,
+        f.value_source_value,
+        l.condition_occurrence_id as measurement_event_id,
+        case when l.condition_occurrence_id is not null then 1147127 end as meas_event_field_concept_id
+    from facts as f
+    left join diagnosis_link as l
+        on l.person_key = f.person_key and l.fact_kind = f.fact_kind and l.fact_key = f.fact_key and l.rank_ = 1
+    left join {{ ref('int_source_type') }} as t on f.source_id = t.source_id
+    left join {{ ref('visit_occurrence') }} as v
+        on v.person_id = f.person_id and v.visit_start_date = f.measurement_date
+)
+{{ omop_select('measurements', order_by='measurement_id') }}

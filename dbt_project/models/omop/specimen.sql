@@ -1,0 +1,2 @@
+-- OMOP CDM v5.4 specimen: no source delivers these data; the table exists, empty, with the spec's columns.
+{{ omop_empty_table() }}
