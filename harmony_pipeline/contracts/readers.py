@@ -93,9 +93,10 @@ def _read_csv(spec: FileSpec, path: Path, size: int, fail) -> RawFile:
         raise fail(f"unknown encoding {spec.encoding!r}") from exc
     if not text_head.strip():
         raise fail("empty file (blank)")
+    delimiter = "\t" if spec.format == "tsv" else spec.delimiter
     if spec.header:
         lines = csv.reader(
-            io.StringIO(text_head.lstrip("\ufeff")), delimiter=spec.delimiter, quotechar=spec.quotechar
+            io.StringIO(text_head.lstrip("\ufeff")), delimiter=delimiter, quotechar=spec.quotechar
         )
         try:
             for _ in range(spec.skip_rows):
@@ -125,7 +126,7 @@ def _read_csv(spec: FileSpec, path: Path, size: int, fail) -> RawFile:
                 encoding=spec.encoding,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=spec.delimiter,
+                delimiter=delimiter,
                 quote_char=spec.quotechar,
                 newlines_in_values=True,
                 invalid_row_handler=on_invalid,
@@ -153,7 +154,7 @@ def _read_csv(spec: FileSpec, path: Path, size: int, fail) -> RawFile:
         raise fail("no data rows (header only)")
     if len(malformed) * 2 > total:
         raise fail(
-            f"{len(malformed)} of {total} lines malformed (wrong delimiter {spec.delimiter!r}?); "
+            f"{len(malformed)} of {total} lines malformed (wrong delimiter {delimiter!r}?); "
             f"first: data row {malformed[0][0]}: {malformed[0][2]}"
         )
     bad_rows = np.array([m[0] for m in malformed], dtype=np.int64)
