@@ -107,6 +107,8 @@ class AuditedConnection:
                 con.execute(
                     f"CREATE VIEW main.{_quote(table)} AS SELECT * FROM {RELEASE_CATALOG}.main.{_quote(table)}"
                 )
+            # No spilling to disk: otherwise DuckDB allows its temp directory (./.tmp) for file access.
+            con.execute("SET temp_directory = ''")
             con.execute("SET allowed_directories = []")
             con.execute("SET allowed_paths = []")
             con.execute("SET enable_external_access = false")

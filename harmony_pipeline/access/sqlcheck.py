@@ -40,8 +40,8 @@ STATEMENT_REFUSALS = {
     "SET": "changing settings is not allowed: the session configuration is locked",
     "VARIABLE_SET": "changing settings is not allowed: the session configuration is locked",
     "PRAGMA": "PRAGMA is not allowed: the session configuration is locked",
-    "LOAD": "loading extensions is not allowed",
-    "EXTENSION": "installing extensions is not allowed",
+    "LOAD": "installing or loading extensions is not allowed",
+    "EXTENSION": "installing or loading extensions is not allowed",
 }
 
 
