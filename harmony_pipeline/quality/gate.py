@@ -260,7 +260,8 @@ def _reader_rejects(read, source_id) -> pd.DataFrame:
         if c not in out.columns:
             out[c] = None
     out = out[QUARANTINE_COLUMNS].astype(object).where(out[QUARANTINE_COLUMNS].notna(), None)
-    out["entity"] = out["entity"].fillna(UNASSIGNED)
+    # a malformed line (entity '*') or an unknown entity belongs to no canonical table
+    out["entity"] = out["entity"].where(out["entity"].isin(list(canonical.ENTITIES)), UNASSIGNED)
     out["source_id"] = out["source_id"].fillna(source_id)
     out["row_number"] = pd.to_numeric(out["row_number"], errors="coerce").astype("Int64")
     return out.reset_index(drop=True)

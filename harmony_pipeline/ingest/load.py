@@ -1,0 +1,245 @@
+"""Landing discovery, delivery hashing, gate and load into raw.*, quarantine.* and ops.delivery_ledger.
+
+A delivery is a folder `landing/<source_id>/<delivery_id>/` holding its files. Its content hash is
+sha256 over the sorted relative file names and their bytes, so the same files delivered again (in any
+folder) are recognised and never loaded twice.
+
+Files still arriving: a sender marks a delivery in progress with a file named `.partial` in the folder
+(removed when the upload is complete); files ending in .partial/.part/.tmp/.crdownload are uploads in
+flight too. Such a delivery is left for the next run. Optionally (settle_seconds > 0) a delivery whose
+newest file is younger than that is also left, for senders that cannot write a marker.
+
+Per delivery everything is written in one transaction: raw rows, quarantine records and the ledger
+rows (one per entity; rows_read = rows_loaded + rows_quarantined). A delivery that cannot be read or
+that the gate rejects as a batch gets one ledger row with status 'rejected' and the error; the other
+deliveries and sources go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from harmony_pipeline import canonical
+from harmony_pipeline.quality.frames import QUARANTINE_COLUMNS, UNASSIGNED, quarantine_table_sql
+from harmony_pipeline.quality.gate import BatchRejected, apply_gate
+from harmony_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PARTIAL_MARKER = ".partial"
+IN_FLIGHT_SUFFIXES = (".partial", ".part", ".tmp", ".crdownload")
+LEDGER = "ops.delivery_ledger"
+QUARANTINE_TABLES = (*canonical.ENTITIES, UNASSIGNED)
+
+LEDGER_SQL = f"""CREATE TABLE IF NOT EXISTS {LEDGER} (
+    source_id VARCHAR, delivery_id VARCHAR, content_hash VARCHAR, entity VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+    status VARCHAR, error VARCHAR, loaded_at TIMESTAMP)"""
+
+
+@dataclass
+class DeliveryOutcome:
+    delivery_id: str
+    status: str  # loaded | rejected | skipped (hash already in the ledger) | pending (still arriving)
+    content_hash: str | None = None
+    error: str | None = None
+    rows_read: dict[str, int] = field(default_factory=dict)
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+    rows_quarantined: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IngestSummary:
+    source_id: str
+    deliveries: list[DeliveryOutcome] = field(default_factory=list)
+    quarantine_reasons: pd.DataFrame | None = None  # entity, rule, reason, rows of this run
+
+    def with_status(self, status: str) -> list[str]:
+        return [d.delivery_id for d in self.deliveries if d.status == status]
+
+    def total(self, attr: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.deliveries:
+            for entity, n in getattr(d, attr).items():
+                out[entity] = out.get(entity, 0) + n
+        return dict(sorted(out.items()))
+
+    @property
+    def pass_rate(self) -> float | None:
+        read = sum(self.total("rows_read").values())
+        return None if read == 0 else sum(self.total("rows_loaded").values()) / read
+
+
+def prepare_warehouse(con) -> None:
+    """Schemas raw, quarantine and ops with every table ingest writes (idempotent)."""
+    for schema in ("raw", "quarantine", "ops"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for entity in canonical.ENTITIES:
+        con.execute(canonical.create_table_sql("raw", entity))
+    for table in QUARANTINE_TABLES:
+        con.execute(quarantine_table_sql("quarantine", table))
+    con.execute(LEDGER_SQL)
+
+
+def delivery_dirs(settings: Settings, source_id: str) -> list[Path]:
+    root = settings.landing / source_id
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _files(delivery_dir: Path) -> list[Path]:
+    return sorted(p for p in delivery_dir.rglob("*") if p.is_file())
+
+
+def in_progress(delivery_dir: Path, settle_seconds: float = 0.0, now: float | None = None) -> str | None:
+    """Why a delivery is still arriving, or None when it is complete."""
+    files = _files(delivery_dir)
+    if (delivery_dir / PARTIAL_MARKER).exists():
+        return f"marker {PARTIAL_MARKER} present"
+    in_flight = [p.name for p in files if p.name.endswith(IN_FLIGHT_SUFFIXES)]
+    if in_flight:
+        return f"upload in flight: {', '.join(in_flight)}"
+    if settle_seconds > 0 and files:
+        age = (now or time.time()) - max(p.stat().st_mtime for p in files)
+        if age < settle_seconds:
+            return f"last file written {age:.1f}s ago (< {settle_seconds}s)"
+    return None
+
+
+def content_hash(delivery_dir: Path) -> str:
+    """sha256 over the sorted relative file names and bytes of a delivery."""
+    digest = hashlib.sha256()
+    for path in _files(delivery_dir):
+        digest.update(path.relative_to(delivery_dir).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _known_hashes(con, source_id: str, retry_rejected: bool) -> set[str]:
+    statuses = ["loaded"] if retry_rejected else ["loaded", "rejected"]
+    rows = con.execute(
+        f"SELECT DISTINCT content_hash FROM {LEDGER} WHERE source_id = ? AND list_contains(?, status)",
+        [source_id, statuses],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def new_deliveries(con, settings: Settings, source_id: str) -> list[Path]:
+    """Complete deliveries of a source whose content is not in the ledger yet (for sensors)."""
+    prepare_warehouse(con)
+    known = _known_hashes(con, source_id, retry_rejected=False)
+    return [
+        d
+        for d in delivery_dirs(settings, source_id)
+        if in_progress(d) is None and content_hash(d) not in known
+    ]
+
+
+def _ledger_rows(con, rows: list[tuple]) -> None:
+    con.executemany(f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _load(con, source_id, delivery_id, digest, gate, loaded_at) -> DeliveryOutcome:
+    outcome = DeliveryOutcome(delivery_id, "loaded", digest)
+    ledger = []
+    for entity in sorted(gate.rows_read):
+        read, quarantined = gate.rows_read[entity], gate.rows_quarantined.get(entity, 0)
+        loaded = len(gate.passed.get(entity, ()))
+        if read == 0:
+            continue
+        if read != loaded + quarantined:  # the gate's own bookkeeping; never load on a mismatch
+            raise RuntimeError(f"{entity}: {read} rows read but {loaded} passed + {quarantined} quarantined")
+        outcome.rows_read[entity], outcome.rows_loaded[entity] = read, loaded
+        outcome.rows_quarantined[entity] = quarantined
+        ledger.append(
+            (source_id, delivery_id, digest, entity, read, loaded, quarantined, "loaded", None, loaded_at)
+        )
+    if not ledger:
+        ledger.append((source_id, delivery_id, digest, None, 0, 0, 0, "loaded", "no rows", loaded_at))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for entity, frame in gate.passed.items():
+            if frame.empty:
+                continue
+            con.register("passed_rows", frame)
+            cols = ", ".join(f'"{f.name}"' for f in canonical.table_columns(entity))
+            con.execute(f'INSERT INTO raw."{entity}" ({cols}) SELECT {cols} FROM passed_rows')
+            con.unregister("passed_rows")
+        if not gate.quarantined.empty:
+            con.register("quarantined_rows", gate.quarantined)
+            cols = ", ".join(f'"{c}"' for c in QUARANTINE_COLUMNS)
+            for entity in sorted(gate.quarantined["entity"].unique()):
+                con.execute(
+                    f'INSERT INTO quarantine."{entity}" ({cols}) SELECT {cols} FROM quarantined_rows WHERE entity = ?',
+                    [entity],
+                )
+            con.unregister("quarantined_rows")
+        _ledger_rows(con, ledger)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return outcome
+
+
+def ingest_source(
+    con,
+    contract,
+    settings: Settings,
+    key: bytes,
+    *,
+    settle_seconds: float = 0.0,
+    retry_rejected: bool = False,
+    today: date | None = None,
+) -> IngestSummary:
+    """Load every new delivery of one source; see the module docstring for the rules."""
+    from harmony_pipeline.contracts import DeliveryError, read_delivery
+
+    source_id = contract.source_id
+    prepare_warehouse(con)
+    summary = IngestSummary(source_id)
+    known = _known_hashes(con, source_id, retry_rejected)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    reasons = []
+    for delivery_dir in delivery_dirs(settings, source_id):
+        delivery_id = delivery_dir.name
+        waiting = in_progress(delivery_dir, settle_seconds)
+        if waiting:
+            summary.deliveries.append(DeliveryOutcome(delivery_id, "pending", error=waiting))
+            continue
+        digest = content_hash(delivery_dir)
+        if digest in known:
+            summary.deliveries.append(DeliveryOutcome(delivery_id, "skipped", digest))
+            continue
+        known.add(digest)  # the same content twice in one run (a duplicate delivery) loads once
+        try:
+            read = read_delivery(contract, delivery_dir, key, settings)
+            gate = apply_gate(read, contract, settings=settings, today=today)
+        except (DeliveryError, BatchRejected) as exc:
+            error = str(exc)
+        except Exception as exc:  # a bad file must not stop the other deliveries; keep the cause
+            log.exception("delivery %s/%s failed", source_id, delivery_id)
+            error = f"source {source_id}: delivery {delivery_id}: unexpected {type(exc).__name__}: {exc}"
+        else:
+            summary.deliveries.append(_load(con, source_id, delivery_id, digest, gate, loaded_at))
+            if not gate.quarantined.empty:
+                reasons.append(gate.quarantined[["entity", "rule", "reason"]])
+            continue
+        _ledger_rows(con, [(source_id, delivery_id, digest, None, 0, 0, 0, "rejected", error, loaded_at)])
+        summary.deliveries.append(DeliveryOutcome(delivery_id, "rejected", digest, error))
+    if reasons:
+        summary.quarantine_reasons = (
+            pd.concat(reasons).groupby(["entity", "rule", "reason"]).size().rename("records").reset_index()
+        ).sort_values(["records", "entity", "rule"], ascending=[False, True, True], ignore_index=True)
+    return summary
