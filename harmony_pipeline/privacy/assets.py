@@ -7,8 +7,6 @@ transaction) and writes the anonymisation report. The checks re-query `release` 
 and are blocking: a failed check stops the run before publish, so the previous release stays.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import duckdb
