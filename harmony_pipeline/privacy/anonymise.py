@@ -249,8 +249,18 @@ def config_for(table: str) -> MartConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def class_sizes(frame: pd.DataFrame, qi_columns: list[str]) -> pd.Series:
-    """Size of each record's equivalence class (records sharing all QI values; NULL is a value)."""
+def class_sizes(frame: pd.DataFrame, qi_columns: list[str], person: pd.Series | None = None) -> pd.Series:
+    """Size of each record's equivalence class (records sharing all QI values; NULL is a value).
+
+    With `person`, the number of distinct persons in the class: a patient delivered by two sources
+    has two rows in a mart, and two rows of one person protect nobody.
+    """
+    if person is not None:
+        keyed = frame[qi_columns].assign(_person=person.to_numpy())
+        if not qi_columns:
+            return pd.Series(keyed["_person"].nunique(), index=frame.index, dtype="int64")
+        grouped = keyed.groupby(qi_columns, dropna=False, sort=False)["_person"]
+        return grouped.transform("nunique").astype("int64")
     if not qi_columns:
         return pd.Series(len(frame), index=frame.index, dtype="int64")
     return (
@@ -490,9 +500,12 @@ def anonymise_mart(
     person = work[person_column] if person_column else pd.Series(work.index.astype(str), index=work.index)
 
     before = risk_profile(work, qi_columns, k)
-    node, within_budget = search_generalisation(work, qis, k, config.suppression_budget)
+    # search on one row per (person, QI values), so a person's second source row adds no protection
+    distinct_people = work.assign(_person=person.to_numpy()).drop_duplicates([*qi_columns, "_person"])
+    distinct_people.attrs = work.attrs
+    node, within_budget = search_generalisation(distinct_people, qis, k, config.suppression_budget)
     generalised = generalise(work, qis, node.levels)
-    keep = class_sizes(generalised, qi_columns) >= k
+    keep = class_sizes(generalised, qi_columns, person) >= k
     suppressed = int((~keep).sum())
     noise = noise_plan(work, config)
     released = perturb(generalised, noise, person)

@@ -222,3 +222,19 @@ def test_linkage_attack_unique_match_share_at_most_one_over_k():
     unique_share = (per_person == 1).mean()
     assert unique_share <= 1 / 11
     assert per_person[per_person > 0].min() >= 11
+
+
+def test_a_person_delivered_by_two_sources_counts_once():
+    # 10 persons each delivered twice (20 rows) share one QI combination: 20 rows but only 10 people
+    twice = pd.DataFrame(
+        {"person_hash": [f"dup{i}" for i in range(10)] * 2, "source_id": ["A"] * 10 + ["B"] * 10}
+    )
+    once = pd.DataFrame({"person_hash": [f"one{i}" for i in range(300)], "source_id": "A"})
+    mart = pd.concat([twice.assign(sex="F"), once.assign(sex="M")], ignore_index=True)
+    mart = mart.assign(age_at_diagnosis=60.0, country="DE", diagnosis_year=2015, disease_subtype="NPM1")
+    result = anonymise_mart("mart_aml", mart)
+    assert result.report["generalisation"]["sex"]["level"] == 0
+    assert result.report["suppressed_records"] == 20 and (result.frame["sex"] == "M").all()
+    sizes = class_sizes(mart, ["sex"], mart["person_hash"])
+    assert sizes[mart["sex"] == "F"].unique().tolist() == [10]
+    assert class_sizes(mart, ["sex"])[mart["sex"] == "F"].unique().tolist() == [20]
