@@ -11,6 +11,8 @@ LEDGER_TABLE = "ops.delivery_ledger"  # written by ingest (docs/architecture.md)
 
 def included_deliveries(settings: Settings) -> list[dict]:
     """Every delivery recorded in the warehouse ledger (none when ingest has not written one)."""
+    if not settings.warehouse.is_file():
+        return []  # publish_release then says there is no warehouse
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'delivery_ledger'"
