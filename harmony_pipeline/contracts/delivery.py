@@ -63,10 +63,14 @@ class _Table:
     private: set[str]  # columns that must not appear in a reject record
 
 
+def entity_dtypes(entity: str) -> dict[str, str]:
+    """pandas dtype of every column of an entity's DataFrame (row_number, never null, is int64)."""
+    dtypes = {f.name: PANDAS_DTYPES[f.dtype] for f in canonical.table_columns(entity)}
+    return {**dtypes, "row_number": "int64"}
+
+
 def empty_entity(entity: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {f.name: pd.Series(dtype=PANDAS_DTYPES[f.dtype]) for f in canonical.table_columns(entity)}
-    )
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in entity_dtypes(entity).items()})
 
 
 def empty_rejects() -> pd.DataFrame:
@@ -83,6 +87,9 @@ def _find_files(contract: Contract, delivery_dir: Path) -> dict[str, list[Path]]
     for file_id, spec in contract.files.items():
         paths = sorted(p for p in delivery_dir.glob(spec.pattern) if p.is_file())
         for p in paths:
+            other = contract.files.get(owner.get(p, ""))
+            if other and other.format == spec.format == "json" and other.records != spec.records:
+                continue  # one JSON document, several record paths (patients[], patients[].labs[])
             if p in owner:
                 raise DeliveryError(
                     contract.source_id, p.name, f"matches the patterns of files {owner[p]!r} and {file_id!r}"
@@ -262,7 +269,7 @@ class _Problem:
     field: str
     rule: str
     mask: pd.Series
-    values: pd.Series
+    values: pd.Series  # the delivered values (typed to text only where a reject is written)
     reason: str
 
 
@@ -324,7 +331,7 @@ class _Mapper:
             out, bad = to_double(values, file.decimal)
             if spec.factor is not None:
                 out = out * spec.factor
-            problems.append(_Problem(name, "type_double", bad, as_text(raw), "not a number"))
+            problems.append(_Problem(name, "type_double", bad, raw, "not a number"))
         elif dtype == "BIGINT":
             if spec.factor is not None:
                 number, bad = to_double(values, file.decimal)
@@ -334,11 +341,11 @@ class _Mapper:
                 bad = bad | fractional
             else:
                 out, bad = to_bigint(values, file.decimal)
-            problems.append(_Problem(name, "type_bigint", bad, as_text(raw), "not a whole number"))
+            problems.append(_Problem(name, "type_bigint", bad, raw, "not a whole number"))
         else:
             fmt = spec.format or file.date_format
             out, bad = to_date(values, fmt, spec.origin)
-            problems.append(_Problem(name, "type_date", bad, as_text(raw), f"not a date in format {fmt}"))
+            problems.append(_Problem(name, "type_date", bad, raw, f"not a date in format {fmt}"))
         if spec.when is not None:
             holds = condition_mask(spec.when, frame)
             out = out.where(holds)
@@ -352,7 +359,7 @@ class _Mapper:
         problems: list[_Problem] = []
         raw = frame[spec.offset]
         amount, bad = to_double(raw, file.decimal)
-        problems.append(_Problem(name, "offset", bad, as_text(raw), f"not a number of {spec.offset_unit}"))
+        problems.append(_Problem(name, "offset", bad, raw, f"not a number of {spec.offset_unit}"))
         anchor = spec.anchor
         if anchor.entity:
             anchor_dates = frame["_pid"].map(
@@ -363,9 +370,7 @@ class _Mapper:
             anchor_raw = frame[anchor.column]
             anchor_dates, anchor_bad = to_date(anchor_raw, anchor.format or file.date_format)
             problems.append(
-                _Problem(
-                    name, "anchor", anchor_bad, as_text(anchor_raw), f"anchor {anchor.column} is not a date"
-                )
+                _Problem(name, "anchor", anchor_bad, anchor_raw, f"anchor {anchor.column} is not a date")
             )
         days = (amount * OFFSET_UNITS[spec.offset_unit]).round()
         out = (anchor_dates + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
@@ -474,7 +479,7 @@ class _Mapper:
                     continue
             spec = specs.get(p.field)
             source_col = spec.column or spec.offset if spec else None
-            values = p.values[mask]
+            values = as_text(p.values.reindex(block.index)[mask])
             if source_col in linkage:
                 values = pd.Series(WITHHELD, index=values.index, dtype="string")
             record = _records(table, block.loc[mask, "_src"])
@@ -601,7 +606,7 @@ def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: 
             "source_id": pd.Series(contract.source_id, index=frame.index, dtype="string"),
             "delivery_id": pd.Series(delivery_id, index=frame.index, dtype="string"),
             "file_name": frame["_file"].astype("string"),
-            "row_number": frame["_row"].astype("int64"),
+            "row_number": frame["_row"].astype("int64"),  # lineage is never null
             "patient_key": keys.patient_keys(frame["_pid"]),
             "person_key": person,
         }

@@ -335,7 +335,7 @@ class _Reader:
         delimiter = "\t" if fmt == "tsv" else str(data.get("delimiter", ","))
         if len(delimiter) != 1 or len(str(data.get("quotechar", '"'))) != 1:
             raise self.fail(where, "delimiter and quotechar must be single characters")
-        missing = data.get("missing_values", defaults.get("missing_values", DEFAULT_MISSING))
+        missing = data.get("missing_values", defaults.get("missing_values", list(DEFAULT_MISSING)))
         sheet = data.get("sheet")
         return FileSpec(
             id=file_id,

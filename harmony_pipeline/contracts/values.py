@@ -23,6 +23,7 @@ def _text_of(value) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (pd.Timestamp, dt.datetime)):
+        value = pd.Timestamp(value)
         return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
