@@ -12,6 +12,8 @@
     case
         when {{ g.cbf }} then 'Favorable'
         when {{ g.t_9_11 }} then 'Intermediate'
+        -- a class-defining lesion not ruled out could still override what follows
+        when {{ g.cbf }} is null or {{ g.t_9_11 }} is null then null
         when {{ g.adverse_cyto }} then 'Adverse'
         when {{ g.tp53 }} and {{ g.tp53_vaf }} >= 0.10 then 'Adverse'
         -- a call below needs a readable karyotype (adverse cytogenetics ruled out) and TP53 tested
@@ -37,6 +39,7 @@
     case
         when {{ g.cbf }} then 'Favorable'
         when {{ g.t_9_11 }} then 'Intermediate'
+        when {{ g.cbf }} is null or {{ g.t_9_11 }} is null then null
         when {{ g.adverse_cyto_2017 }} or {{ g.tp53 }} or {{ g.runx1 }} or {{ g.asxl1 }} or {{ g.kmt2a_ptd }}
             then 'Adverse'
         when {{ g.npm1 }} = false and {{ g.flt3_itd }} and {{ g.flt3_itd_ratio }} >= 0.5 then 'Adverse'

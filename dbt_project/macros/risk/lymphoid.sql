@@ -44,11 +44,11 @@
 
 {#- NCCN-IPI (Zhou et al., Blood 2014;123:837): age <= 40 0, 41-60 1, 61-75 2, > 75 3; LDH ratio <= 1 0,
     > 1-3 1, > 3 2; Ann Arbor III-IV 1; extranodal bone marrow, CNS, liver/GI or lung 1; ECOG >= 2 1.
-    Age in completed years as published: 40.9 is "<= 40". -#}
+    Age on a continuous scale as in the paper (> 40 to <= 60 scores 1). -#}
 {% macro nccn_ipi_score(age, ldh_ratio, ann_arbor_stage, nccn_extranodal, ecog) -%}
     (
-        case when floor({{ age }}) <= 40 then 0 when floor({{ age }}) <= 60 then 1
-             when floor({{ age }}) <= 75 then 2 when floor({{ age }}) > 75 then 3 end
+        case when {{ age }} <= 40 then 0 when {{ age }} <= 60 then 1
+             when {{ age }} <= 75 then 2 when {{ age }} > 75 then 3 end
         + case when {{ ldh_ratio }} <= 1 then 0 when {{ ldh_ratio }} <= 3 then 1 when {{ ldh_ratio }} > 3 then 2 end
         + case when {{ ann_arbor_stage }} >= 3 then 1 when {{ ann_arbor_stage }} < 3 then 0 end
         + case when {{ nccn_extranodal }} then 1 when not {{ nccn_extranodal }} then 0 end
