@@ -8,6 +8,7 @@ from harmony_pipeline.ingest.load import (
     delivery_dirs,
     in_progress,
     ingest_source,
+    ledger_violations,
     new_deliveries,
     prepare_warehouse,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "delivery_dirs",
     "in_progress",
     "ingest_source",
+    "ledger_violations",
     "new_deliveries",
     "prepare_warehouse",
 ]

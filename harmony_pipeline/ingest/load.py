@@ -243,3 +243,36 @@ def ingest_source(
             pd.concat(reasons).groupby(["entity", "rule", "reason"]).size().rename("records").reset_index()
         ).sort_values(["records", "entity", "rule"], ascending=[False, True, True], ignore_index=True)
     return summary
+
+
+def ledger_violations(con, source_id: str | None = None) -> pd.DataFrame:
+    """Ledger rows that break 'nothing lost': rows_read = rows_loaded + rows_quarantined, and the loaded
+    and quarantined counts equal what raw.* and quarantine.* hold for that delivery and entity.
+
+    Quarantine rows are counted once per failing row (a row failing two rules has two records).
+    """
+    prepare_warehouse(con)
+    raw = " UNION ALL ".join(
+        f"SELECT source_id, delivery_id, '{e}' AS entity, count(*) AS n FROM raw.\"{e}\" GROUP BY ALL"
+        for e in canonical.ENTITIES
+    )
+    quarantine = " UNION ALL ".join(
+        f"SELECT source_id, delivery_id, entity, count(*) AS n FROM (SELECT DISTINCT source_id, delivery_id, "
+        f'entity, file_name, row_number, record FROM quarantine."{t}") GROUP BY ALL'
+        for t in QUARANTINE_TABLES
+    )
+    where = "AND l.source_id = ?" if source_id else ""
+    return con.execute(
+        f"""
+        SELECT l.source_id, l.delivery_id, l.entity, l.rows_read, l.rows_loaded, l.rows_quarantined,
+               coalesce(r.n, 0) AS raw_rows, coalesce(q.n, 0) AS quarantine_rows
+        FROM {LEDGER} l
+        LEFT JOIN ({raw}) r USING (source_id, delivery_id, entity)
+        LEFT JOIN ({quarantine}) q USING (source_id, delivery_id, entity)
+        WHERE l.status = 'loaded' AND l.entity IS NOT NULL {where}
+          AND (l.rows_read <> l.rows_loaded + l.rows_quarantined
+               OR l.rows_loaded <> coalesce(r.n, 0) OR l.rows_quarantined <> coalesce(q.n, 0))
+        ORDER BY ALL
+        """,
+        [source_id] if source_id else [],
+    ).df()
