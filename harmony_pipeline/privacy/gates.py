@@ -36,8 +36,10 @@ _FORBIDDEN = re.compile("|".join(f"(?:{p})" for p in FORBIDDEN_COLUMN_PATTERNS),
 # RE2 patterns (DuckDB regexp_matches) for identifier-shaped text values.
 IDENTIFIER_VALUE_PATTERNS = {
     "date": r"\b(1[89]|20)\d\d-[01]?\d-[0-3]?\d\b|\b[0-3]?\d[./][01]?\d[./](1[89]|20)?\d\d\b",
-    # UK (SW1A 1AA), Dutch (1234 AB), and whole-value 5-digit (DE, FR, IT, ES) or prefixed (D-12345) codes
-    "postcode": r"\b[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}\b|^[1-9][0-9]{3} ?[A-Z]{2}$|^[0-9]{5}$|^[A-Z]{1,2}-[0-9]{4,5}$",
+    # UK (SW1A 1AA), Dutch (1234 AB), whole-value 5-digit (DE, FR, IT, ES), prefixed (D-12345) codes
+    # and whole-value 4-digit ones (BE, CH, AT) outside 1900-2099, which a published year may be
+    "postcode": r"\b[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}\b|^[1-9][0-9]{3} ?[A-Z]{2}$|^[0-9]{5}$"
+    r"|^[A-Z]{1,2}-[0-9]{4,5}$|^(1[0-8][0-9]{2}|2[1-9][0-9]{2}|[3-9][0-9]{3})$",
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
 }
 

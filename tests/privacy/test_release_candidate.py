@@ -174,7 +174,7 @@ def test_gates_catch_small_classes_and_small_cells(tmp_path):
 @pytest.mark.parametrize(
     "value, kind",
     [("1961-04-12", "date"), ("12.04.1961", "date"), ("4/12/61", "date"), ("SW1A 1AA", "postcode"),
-     ("1012 AB", "postcode"), ("75008", "postcode"), ("D-80331", "postcode"), ("jane.doe@example.org", "email")],
+     ("1012 AB", "postcode"), ("75008", "postcode"), ("D-80331", "postcode"), ("3000", "postcode"), ("AB1 2BA", "postcode"), ("jane.doe@example.org", "email")],
 )  # fmt: skip
 def test_identifier_value_patterns(tmp_path, value, kind):
     with _release_db(tmp_path, {"t": pd.DataFrame({"free_text": [value, "AML with NPM1"]})}) as con:
