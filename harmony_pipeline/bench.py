@@ -21,7 +21,6 @@ import duckdb
 import pandas as pd
 
 from harmony_pipeline.settings import PROJECT_ROOT
-from harmony_pipeline.transform.assets import RAW_ASSET_KEY
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 STAGES = ("synth", "landing", "quality", "omop", "outcomes", "marts", "privacy", "publish")
@@ -109,6 +108,7 @@ def bench_one(patients: int, seed: int, reuse: bool) -> dict:
     from harmony_pipeline.runner import ensure_dagster_home, progress
     from harmony_pipeline.settings import get_settings
     from harmony_pipeline.synth import synthesise
+    from harmony_pipeline.transform.assets import RAW_ASSET_KEY
 
     home = BENCH_DIR / f"home-{patients}"
     os.environ["HARMONY_HOME"] = str(home)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, RetryRequested
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from harmony_pipeline.settings import DBT_PROJECT_DIR, get_settings
@@ -72,7 +72,17 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     dbt_environment(settings)
     # one target dir per home, so two homes (tests, sites) never share compiled output
     target = settings.home / "dbt_target"
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    invocation = dbt.cli(["build"], context=context, target_path=target, raise_on_error=False)
+    yield from invocation.stream().fetch_row_counts()
+    if not invocation.is_successful():
+        if is_lock_error(invocation.get_error()):
+            # another process held the DuckDB file for a moment: try the whole build again
+            raise RetryRequested(max_retries=3, seconds_to_wait=10)
+        raise invocation.get_error() or RuntimeError("dbt build failed")
+
+
+def is_lock_error(error: Exception | None) -> bool:
+    return error is not None and "Could not set lock on file" in str(error)
 
 
 def mart_asset_keys() -> list[AssetKey]:
