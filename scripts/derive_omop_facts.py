@@ -601,6 +601,26 @@ def vocabulary_tables(verified: pd.DataFrame, local: pd.DataFrame, stcm: pd.Data
     return out
 
 
+# Tables whose person_id must exist in person (dbt relationships tests on the populated tables).
+PERSON_TABLES = {
+    "observation_period", "visit_occurrence", "condition_occurrence", "measurement", "observation",
+    "drug_exposure", "procedure_occurrence", "death", "episode", "condition_era", "drug_era",
+}  # fmt: skip
+# Vocabulary tables keep the verified file's ids as they are: no key tests there beyond concept_id.
+KEY_TEST_EXCLUDED = DQD_EXCLUDED_TABLES - {"concept"}
+
+
+def data_tests(table: str, field) -> list[str]:
+    """dbt data tests on keys: primary keys unique and not null, person_id a real person."""
+    if table in KEY_TEST_EXCLUDED:
+        return []
+    if field.is_primary_key:
+        return ["unique", "not_null"]
+    if field.field_name == "person_id" and table in PERSON_TABLES:
+        return ["not_null", "relationships: {arguments: {to: ref('person'), field: person_id}}"]
+    return []
+
+
 def write_models_yml(field_spec: pd.DataFrame) -> None:
     """One model per CDM table with its columns, types and an enforced contract."""
     lines = [
@@ -622,6 +642,10 @@ def write_models_yml(field_spec: pd.DataFrame) -> None:
             lines.append(f"        data_type: {f.duckdb_type}")
             if f.field_name in SQL_KEYWORDS:
                 lines.append("        quote: true")
+            tests = data_tests(table, f)
+            if tests:
+                lines.append("        data_tests:")
+                lines += [f"          - {t}" for t in tests]
     (OMOP_MODELS / "_omop__models.yml").write_text("\n".join(lines) + "\n")
 
 
