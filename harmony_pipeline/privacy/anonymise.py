@@ -111,10 +111,9 @@ def generalise_country(values: pd.Series, level: int, context: pd.DataFrame | No
     """ISO 3166-1 alpha-2 country: exact, UN M49 region, suppressed."""
     if level >= 2:
         return pd.Series(SUPPRESSED, index=values.index, dtype="string")
-    codes = values.astype("string").str.strip().str.upper()
     if level == 0:
-        return codes
-    return _map_distinct(codes, lambda c: COUNTRY_TO_REGION.get(c, OTHER_REGION))
+        return _map_distinct(values, lambda c: str(c).strip().upper())
+    return _map_distinct(values, lambda c: COUNTRY_TO_REGION.get(str(c).strip().upper(), OTHER_REGION))
 
 
 def generalise_sex(values: pd.Series, level: int, context: pd.DataFrame | None = None) -> pd.Series:
