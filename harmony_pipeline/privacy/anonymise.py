@@ -326,13 +326,18 @@ def evaluate_lattice(
     """Every node of the generalisation lattice with the records it leaves below k.
 
     Works on the distinct QI combinations weighted by their counts: each node is a mixed-radix
-    key over per-level integer codes and one np.unique + bincount.
+    key over per-level integer codes, one hash factorize and one bincount.
     """
     columns = [c for c, _ in quasi_identifiers]
     context_columns = ["disease"] if "disease" in frame.columns and "disease" not in columns else []
-    distinct = (
-        frame[columns + context_columns].groupby(columns + context_columns, dropna=False, sort=True).size()
-    ).reset_index(name="_weight")
+    if columns + context_columns:
+        distinct = (
+            frame[columns + context_columns]
+            .groupby(columns + context_columns, dropna=False, sort=True)
+            .size()
+        ).reset_index(name="_weight")
+    else:  # no quasi-identifier: the whole table is one class
+        distinct = pd.DataFrame({"_weight": [len(frame)] if len(frame) else []})
     distinct.attrs = frame.attrs
     weights = distinct["_weight"].to_numpy(dtype=np.int64)
     total = int(weights.sum())
@@ -369,9 +374,8 @@ def evaluate_lattice(
         key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
         sizes = np.bincount(key, weights=weights)[key] if len(key) else np.array([])
         at_risk = int(weights[sizes < k].sum()) if len(key) else 0
-        loss = float(
-            np.mean([level_loss[c][lvl] for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)])
-        )
+        losses = [level_loss[c][lvl] for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)]
+        loss = float(np.mean(losses)) if losses else 0.0
         levels = {c: lvl for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)}
         nodes.append(Node(levels, loss, at_risk, int(sizes.min()) if len(sizes) else None))
     return nodes, total
@@ -382,8 +386,8 @@ def search_generalisation(
 ) -> tuple[Node, bool]:
     """The least generalisation reaching k with at most budget*records suppressed.
 
-    Least = smallest information loss (mean over QIs of the log-cardinality lost), then fewest suppressed records,
-    then lowest levels in QI order (deterministic). Returns (node, within_budget); when no node
+    Least = smallest information loss (mean over QIs of the log-cardinality lost), then fewest
+    suppressed records, then lowest levels in QI order (deterministic). Returns (node, within_budget); when no node
     fits (fewer than k records in all), the most general node is returned and everything in a
     class below k is suppressed.
     """
