@@ -19,6 +19,7 @@ from harmony_pipeline.contracts.delivery import read_delivery
 from harmony_pipeline.contracts.model import DEFAULT_MISSING, Contract, ContractError, load_contract
 from harmony_pipeline.contracts.profile import SEX_LABELS, FileProfile, profile_file
 from harmony_pipeline.contracts.readers import DeliveryError, read_file
+from harmony_pipeline.contracts.values import as_text, normalised
 
 OUT_OF_RANGE_WARN = 0.05  # share of lab values outside the plausible range that suggests a wrong unit
 
@@ -306,6 +307,7 @@ def check_contract(contract: Contract, paths: list[Path]) -> CheckReport:
     contract = dataclasses.replace(contract, files=files)
     # columns: all problems at once (read_delivery stops at the first)
     total_cols = covered_cols = 0
+    frames: dict[str, list[pd.DataFrame]] = {}
     for fid, fpaths in assigned.items():
         spec = contract.files[fid]
         used = contract.used_columns(fid)
@@ -319,6 +321,7 @@ def check_contract(contract: Contract, paths: list[Path]) -> CheckReport:
                 report.errors.append(str(exc))
                 continue
             columns = list(raw.frame.columns)
+            frames.setdefault(fid, []).append(raw.frame)
             missing = [c for c in dict.fromkeys(own) if c not in columns]
             if missing:
                 report.errors.append(f"{path.name}: column(s) used by the contract are missing: {missing}")
@@ -345,7 +348,8 @@ def check_contract(contract: Contract, paths: list[Path]) -> CheckReport:
             report.errors.append(str(exc))
             return report
     _report_rejects(read.rejects, report)
-    _report_values(read.entities, report)
+    mapped = _report_maps(contract, frames, report)
+    _report_values(read.entities, report, mapped)
     _report_units(read.entities.get("lab_result"), report)
     if total_cols:
         report.info.append(f"column coverage: {covered_cols}/{total_cols} columns mapped, declared or ignored "
@@ -368,13 +372,40 @@ def _report_rejects(rejects: pd.DataFrame, report: CheckReport) -> None:
         )
 
 
-def _report_values(entities: dict[str, pd.DataFrame], report: CheckReport) -> None:
+def _report_maps(contract: Contract, frames: dict[str, list[pd.DataFrame]], report: CheckReport) -> set[str]:
+    """Labels in the files that a value map does not cover, with counts; returns the fields reported."""
+    reported: set[str] = set()
+    for m in contract.mappings():
+        specs = [(f"{m.entity}.{name}", spec) for name, spec in m.fields.items()]
+        if m.wide:
+            specs += [(f"{m.entity}.{m.wide.value}", w.spec) for w in m.wide.columns]
+        for label, spec in specs:
+            if not spec.value_map or not spec.column:
+                continue
+            cells = [f[spec.column] for f in frames.get(m.from_file, []) if spec.column in f.columns]
+            if not cells:
+                continue
+            values = pd.concat(cells, ignore_index=True).dropna()
+            if spec.when is not None:
+                continue  # conditional fields: their rows are checked on the mapped output
+            keys = normalised(values)
+            unmapped = as_text(values)[~keys.isin(list(spec.value_map))]
+            if len(unmapped):
+                counts = unmapped.value_counts()
+                listed = ", ".join(f"{v!r} x{n}" for v, n in counts.head(10).items())
+                report.errors.append(f"{label} (column {spec.column}): unmapped value(s) {listed}; "
+                                     f"add them to the map")  # fmt: skip
+                reported.add(label)
+    return reported
+
+
+def _report_values(entities: dict[str, pd.DataFrame], report: CheckReport, reported: set[str]) -> None:
     """Values outside a closed code list (unmapped labels): they would be quarantined."""
     for name, frame in entities.items():
         if frame.empty:
             continue
         for f in canonical.ENTITIES[name].fields:
-            if not f.allowed:
+            if not f.allowed or f"{name}.{f.name}" in reported:
                 continue
             present = frame[f.name].dropna()
             if present.empty:
