@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import CONTRACT, clinical_csv, write_contract
 from dagster import DagsterInstance, materialize
+from small_source import CONTRACT, clinical_csv, write_contract
 
 from harmony_pipeline.ingest.assets import (
     asset_checks,

@@ -6,7 +6,7 @@ import io
 
 import openpyxl
 import pytest
-from conftest import HEADER, clean_line, clinical_csv
+from small_source import HEADER, clean_line, clinical_csv
 
 from harmony_pipeline.ingest import ingest_source, ledger_violations
 from harmony_pipeline.settings import get_settings
