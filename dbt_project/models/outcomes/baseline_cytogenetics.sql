@@ -3,27 +3,29 @@
 -- One karyotype per patient: a readable one first, then the earliest test, then the latest delivery.
 -- The IPSS-R cytogenetic category comes from the parsed karyotype, else from a category the source
 -- delivered with IPSS-R spelling (Schanz 2012); nothing else is guessed.
+{# Patterns match the abnormality name lower-cased with everything but letters, digits, + and - removed,
+   so 't(4;14)', 'T 4;14', 't_4_14' and 't4_14' all read 't414'. #}
 {% set fish = {
-    'del17p': '^(del\\(17p|del\\(17\\)\\(p|17p-|-17$|tp53del)',
-    't_4_14': '^t\\(4;14\\)|fgfr3|nsd2|whsc1',
-    't_14_16': '^t\\(14;16\\)|maf$|igh::maf$',
-    't_11_14': '^t\\(11;14\\)|ccnd1',
-    'gain_1q': '^(gain|amp|dup)\\(1q|^\\+1q|^1q(\\+|gain|amp)',
-    'del13q': '^del\\(13q|^del\\(13\\)|^-13$|^13q-',
-    't_8_21': '^t\\(8;21\\)|runx1::runx1t1|runx1-runx1t1',
-    'inv16': '^inv\\(16\\)|^t\\(16;16\\)|cbfb::myh11|cbfb-myh11',
-    't_15_17': '^t\\(15;17\\)|pml::rara|pml-rara',
-    't_9_22': '^t\\(9;22\\)|bcr::abl1|bcr-abl1',
-    't_9_11': '^t\\(9;11\\)|mllt3::kmt2a',
-    't_6_9': '^t\\(6;9\\)|dek::nup214',
-    't_8_16': '^t\\(8;16\\)|kat6a::crebbp',
-    'kmt2a_rearranged': '^t\\(v;11q23|kmt2a[-:]|kmt2ar|^11q23',
-    'inv3_t33': '^inv\\(3\\)|^t\\(3;3\\)|gata2,? ?mecom',
-    'mecom_rearranged': '^t\\(3q26|mecom[-:]',
-    'minus5_del5q': '^-5$|^del\\(5q|^del\\(5\\)',
+    'del17p': '^(del17p|abn17p|17p-|17pdel|-17$|monosomy17|tp53del)',
+    't_4_14': '^t414|fgfr3|nsd2|whsc1|mmset',
+    't_14_16': '^t1416|^maf$|ighmaf$',
+    't_11_14': '^t1114|ccnd1',
+    'gain_1q': '^(gain|amp|dup)1q|^\\+1q|^1q(\\+|gain|amp)',
+    'del13q': '^del13q|^-13$|^13q-|^monosomy13',
+    't_8_21': '^t821|runx1-?runx1t1',
+    'inv16': '^inv16|^t1616|cbfb-?myh11',
+    't_15_17': '^t1517|pml-?rara',
+    't_9_22': '^t922|bcr-?abl1?$',
+    't_9_11': '^t911|mllt3-?kmt2a',
+    't_6_9': '^t69|dek-?nup214',
+    't_8_16': '^t816|kat6a-?crebbp',
+    'kmt2a_rearranged': '^kmt2a-?r|^kmt2arearr|^mll-?r|^tv11q23|^11q23|^t411$|^t1119$',
+    'inv3_t33': '^inv3|^t33|gata2-?mecom',
+    'mecom_rearranged': '^mecom-?r|^t3q26',
+    'minus5_del5q': '^-5$|^del5q|^monosomy5',
     'minus7': '^-7$|^monosomy7',
-    'del7q': '^del\\(7q|^del\\(7\\)',
-    't_12_21': '^t\\(12;21\\)|etv6::runx1|etv6-runx1',
+    'del7q': '^del7q',
+    't_12_21': '^t1221|etv6-?runx1',
     'complex': '^complex',
 } %}
 with karyotype as (
@@ -43,7 +45,7 @@ with karyotype as (
 abnormality as (
     select
         patient_key,
-        lower(replace(abnormality, ' ', '')) as name,
+        regexp_replace(regexp_replace(lower(abnormality), '[^a-z0-9+-]', '', 'g'), '^fish', '') as name,
         result = 'present' as present,
         result = 'absent' as absent
     from {{ ref('stg_cytogenetics') }}
@@ -63,9 +65,9 @@ fish as (
 ),
 
 delivered_category as (
-    select patient_key, lower(trim(category)) as category
+    select patient_key, replace(lower(trim(category)), '_', ' ') as category
     from {{ ref('stg_cytogenetics') }}
-    where lower(trim(category)) in ('very good', 'good', 'intermediate', 'poor', 'very poor')
+    where replace(lower(trim(category)), '_', ' ') in ('very good', 'good', 'intermediate', 'poor', 'very poor')
     qualify row_number() over (partition by patient_key order by test_date nulls last, delivery_id desc) = 1
 ),
 

@@ -2,19 +2,30 @@
 -- Variant-specific flags: FLT3-ITD (with the highest allelic ratio), FLT3-TKD, KMT2A-PTD, CEBPA bZIP.
 -- A FLT3 test without an ITD row counts as ITD-negative; an IGHV row gives the CLL IGHV status
 -- (IGHV 'mutated' = < 98% germline identity, CLL-IPI, Lancet Oncol 2016).
+-- TP53 mutations are counted as distinct variants (IPSS-M TP53multi: two or more mutations).
 {% set genes = ['TP53', 'FLT3', 'NPM1', 'CEBPA', 'KMT2A', 'SF3B1', 'RUNX1', 'NRAS', 'ETV6', 'IDH2', 'CBL',
                 'EZH2', 'U2AF1', 'SRSF2', 'DNMT3A', 'ASXL1', 'KRAS', 'BCOR', 'BCORL1', 'ETNK1', 'GATA2',
                 'GNB1', 'IDH1', 'NF1', 'PHF6', 'PPM1D', 'PRPF8', 'PTPN11', 'SETBP1', 'STAG2', 'WT1', 'ZRSR2',
                 'KIT', 'IGHV', 'NOTCH1', 'SF3B1', 'MYD88', 'EZH2', 'TET2', 'JAK2'] | unique | list %}
-with mutation as (
+with named as (
+    -- sources spell variant-level markers either as gene + variant (FLT3 / ITD) or as one name
+    -- (FLT3_ITD, FLT3-ITD, KMT2A_PTD, CEBPA_bZIP): bring both to gene + variant
+    select
+        *,
+        regexp_extract(upper(trim(gene)), '^(FLT3|KMT2A|CEBPA)[_ -](ITD|TKD|PTD|BZIP)$', ['base', 'suffix'])
+            as marker
+    from {{ ref('stg_mutation') }}
+),
+
+mutation as (
     select
         patient_key,
-        upper(trim(gene)) as gene,
+        case when marker.base <> '' then marker.base else upper(trim(gene)) end as gene,
         status = 'mutated' as is_mutated,
-        upper(coalesce(variant, '')) as variant,
+        case when marker.base <> '' then marker.suffix else upper(coalesce(variant, '')) end as variant,
         vaf,
         allelic_ratio
-    from {{ ref('stg_mutation') }}
+    from named
 )
 
 select

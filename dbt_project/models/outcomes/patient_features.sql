@@ -46,7 +46,10 @@ derived as (
         ldh_ratio > 1 as ldh_high,
         {{ any_known(['fish_del17p', 'tp53_mut']) }} as cll_tp53_abnormal,
         case when ighv_identity is not null then ighv_identity >= 98 else not ighv_mut end as ighv_unmutated,
-        {{ any_known(["binet_stage in ('B', 'C')", 'rai_stage >= 1']) }} as cll_stage_advanced,
+        -- CLL-IPI clinical stage: Binet B/C when Binet is known, else Rai I-IV (the paper pooled trials staged
+        -- with either system)
+        case when binet_stage is not null then binet_stage in ('B', 'C') else rai_stage >= 1 end
+            as cll_stage_advanced,
         -- MDS (IPSS-M derived inputs, Bernard 2022)
         case when karyotype_parsed then abn_list like '%del(5q)%' end as del5q,
         case when karyotype_parsed then kary_minus7 or kary_del7q end as chr7_abn,
