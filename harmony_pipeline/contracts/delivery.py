@@ -253,6 +253,16 @@ class _Keys:
         person = _hash_unique(key, PERSON_DOMAIN, message.fillna(fallback))
         self.patient = pd.Series(patient.to_numpy(), index=unique.to_numpy())
         self.person = pd.Series(person.to_numpy(), index=unique.to_numpy())
+        self.key = key
+        self._shift: pd.Series | None = None
+
+    def shift_days(self, pids: pd.Series, window: int) -> pd.Series:
+        """Per-person date shift, computed once per distinct person of the delivery."""
+        if self._shift is None:
+            self._shift = pd.Series(
+                date_shift_days(self.key, self.person, window).to_numpy(), index=self.person.index
+            )
+        return pids.map(self._shift)
 
     def patient_keys(self, pids: pd.Series) -> pd.Series:
         return pids.map(self.patient).astype("string")
@@ -316,7 +326,11 @@ class _Mapper:
         problems: list[_Problem] = []
         index = frame.index
         if spec.has_const:
-            raw = pd.Series([spec.const] * len(index), index=index, dtype=object)
+            const = spec.const
+            if isinstance(const, str) or target.dtype == "VARCHAR":  # typed once, not per row
+                raw = pd.Series(as_text(pd.Series([const])).iloc[0], index=index, dtype="string")
+            else:
+                raw = pd.Series(const, index=index, dtype=object if const is None else None)
         elif spec.offset:
             return self._offset(name, spec, frame, target, file)
         else:
@@ -616,7 +630,7 @@ def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: 
         column = frame[f.name]
         if f.dtype == "DATE":
             if shift is None:
-                shift = pd.to_timedelta(date_shift_days(key, person, settings.date_shift_days), unit="D")
+                shift = pd.to_timedelta(keys.shift_days(frame["_pid"], settings.date_shift_days), unit="D")
             column = column.astype("datetime64[ns]") + shift
         out[f.name] = column.astype(PANDAS_DTYPES[f.dtype])
     return out.reset_index(drop=True)
