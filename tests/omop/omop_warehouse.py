@@ -11,6 +11,9 @@ and a death.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -131,8 +134,10 @@ def canonical_rows() -> dict[str, list[dict]]:
     }  # fmt: skip
 
 
-def build_raw_warehouse(path: Path) -> None:
-    """Create raw.<entity> for every canonical entity and load the hand-written rows."""
+def build_raw_warehouse(path: Path, reverse: bool = False) -> None:
+    """Create raw.<entity> for every canonical entity and load the hand-written rows.
+
+    reverse=True loads every table's rows in the opposite order (ids must not depend on it)."""
     con = duckdb.connect(str(path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -141,7 +146,40 @@ def build_raw_warehouse(path: Path) -> None:
             con.execute(canonical.create_table_sql("raw", entity))
             if rows.get(entity):
                 columns = [f.name for f in canonical.table_columns(entity)]
-                frame = pd.DataFrame(rows[entity], columns=columns)  # noqa: F841 (read by DuckDB)
+                records = rows[entity][::-1] if reverse else rows[entity]
+                frame = pd.DataFrame(records, columns=columns)  # noqa: F841 (read by DuckDB)
                 con.execute(f'INSERT INTO raw."{entity}" SELECT {", ".join(columns)} FROM frame')
     finally:
         con.close()
+
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+SELECTION = ["path:seeds", "staging", "intermediate", "omop", "dq"]
+
+
+def run_dbt(warehouse: Path, work: Path, *args: str) -> bool:
+    """Run the real dbt CLI against one warehouse file; returns whether every node succeeded.
+
+    A subprocess, so dbt-duckdb's cached connection never outlives the run in the test process."""
+    env = os.environ | {"HARMONY_WAREHOUSE": str(warehouse)}
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [
+            str(dbt), *args,
+            "--project-dir", str(DBT_PROJECT),
+            "--profiles-dir", str(DBT_PROJECT),
+            "--target-path", str(work / "target"),
+            "--log-path", str(work / "logs"),
+        ],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        print(result.stdout[-5000:], result.stderr[-2000:])
+    return result.returncode == 0
+
+
+def build(tmp: Path, reverse: bool = False) -> Path:
+    warehouse = tmp / "warehouse.duckdb"
+    build_raw_warehouse(warehouse, reverse=reverse)
+    assert run_dbt(warehouse, tmp, "build", "--select", *SELECTION), "dbt build failed"
+    return warehouse

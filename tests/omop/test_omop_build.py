@@ -1,0 +1,249 @@
+"""The OMOP layer built for real (dbt build of staging, intermediate, omop and dq into DuckDB)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from omop_warehouse import DBT_PROJECT, PK_A, canonical_rows, run_dbt
+
+SPEC = DBT_PROJECT / "seeds" / "cdm_field_spec.csv"
+DUCKDB_TYPES = {"integer": "INTEGER", "varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
+                "double": "DOUBLE"}  # fmt: skip
+POPULATED = {
+    "person": "person_id", "observation_period": "observation_period_id",
+    "visit_occurrence": "visit_occurrence_id", "condition_occurrence": "condition_occurrence_id",
+    "measurement": "measurement_id", "observation": "observation_id", "drug_exposure": "drug_exposure_id",
+    "procedure_occurrence": "procedure_occurrence_id", "death": "person_id", "episode": "episode_id",
+    "episode_event": "episode_id, episode_event_field_concept_id, event_id",
+    "condition_era": "condition_era_id", "drug_era": "drug_era_id",
+}  # fmt: skip
+
+
+def query(warehouse: Path, sql: str, *params):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def person_id(warehouse: Path, person_key: str) -> int:
+    return query(
+        warehouse, "select person_id from omop.person where person_source_value = ?", person_key[:50]
+    )[0][0]
+
+
+def spec_columns() -> dict[str, list[tuple[str, str]]]:
+    columns: dict[str, list[tuple[int, str, str]]] = {}
+    for row in csv.DictReader(SPEC.open()):
+        columns.setdefault(row["table_name"], []).append(
+            (int(row["ordinal"]), row["field_name"], row["duckdb_type"])
+        )
+    return {t: [(name, DUCKDB_TYPES[kind]) for _, name, kind in sorted(cols)] for t, cols in columns.items()}
+
+
+def test_every_cdm_table_has_exactly_the_spec_columns_and_types(warehouse):
+    spec = spec_columns()
+    assert len(spec) == 39  # every CDM v5.4 table of the specification
+    rows = query(
+        warehouse,
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'omop' order by table_name, ordinal_position",
+    )
+    actual: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        actual.setdefault(table, []).append((column, kind))
+    assert actual == spec
+
+
+def test_ids_are_deterministic_whatever_the_row_order(warehouse, warehouse_reversed):
+    for table, order in POPULATED.items():
+        first = query(warehouse, f"select * from omop.{table} order by {order}")
+        second = query(warehouse_reversed, f"select * from omop.{table} order by {order}")
+        assert first == second, table
+        assert first, f"{table} should be populated by the fixture"
+
+
+def test_person_from_two_sources_is_one_person_with_one_period(warehouse):
+    persons = {r.get("person_key") for rows in canonical_rows().values() for r in rows}
+    assert query(warehouse, "select count(*) from omop.person")[0][0] == len(persons) == 3
+    pid = person_id(warehouse, PK_A)
+    # The known sex of the trial wins over the registry's 'U'.
+    assert query(warehouse, "select gender_concept_id from omop.person where person_id = ?", pid) == [(8532,)]
+    periods = query(
+        warehouse,
+        "select observation_period_start_date, observation_period_end_date from omop.observation_period "
+        "where person_id = ?",
+        pid,
+    )
+    assert periods == [(dt.date(2018, 4, 30), dt.date(2019, 6, 1))]
+    # Its AML diagnosis, delivered by both sources, is one condition; the FLT3 test, delivered twice, once.
+    assert query(warehouse, "select count(*) from omop.condition_occurrence where person_id = ?", pid) == [
+        (1,)
+    ]
+    flt3 = query(
+        warehouse,
+        "select count(*) from omop.measurement where person_id = ? and measurement_source_value = 'FLT3'",
+        pid,
+    )
+    assert flt3 == [(1,)]
+    # Every clinical record lies within the person's observation period.
+    outside = query(
+        warehouse,
+        "select count(*) from omop.measurement m join omop.observation_period o using (person_id) "
+        "where m.measurement_date not between o.observation_period_start_date and o.observation_period_end_date",
+    )
+    assert outside == [(0,)]
+
+
+def test_unmapped_values_are_kept_with_concept_zero(warehouse):
+    drugs = query(warehouse, "select drug_source_value, drug_concept_id from omop.drug_exposure order by 1")
+    assert ("wonderzumab", 0) in drugs
+    assert len(drugs) == len(canonical_rows()["treatment"])
+    regimen = query(
+        warehouse,
+        "select episode_object_concept_id from omop.episode where episode_source_value = 'experimental'",
+    )
+    assert regimen == [(0,)]
+    # An unmapped local code keeps its source value (the disease still maps the condition).
+    assert query(
+        warehouse,
+        "select condition_concept_id from omop.condition_occurrence where condition_source_value = 'ZZ-UNKNOWN'",
+    ) == [(140352,)]
+    # Labs without a verified concept keep concept 0 and carry the local concept as source concept.
+    blasts = query(
+        warehouse,
+        "select measurement_concept_id, measurement_source_concept_id from omop.measurement "
+        "where measurement_source_value = 'bm_blasts'",
+    )
+    assert blasts == [(0, 2000000001)]
+
+
+def test_measurements_are_harmonised_and_modifiers_point_to_the_diagnosis(warehouse):
+    pid = person_id(warehouse, PK_A)
+    condition = query(
+        warehouse, "select condition_occurrence_id from omop.condition_occurrence where person_id = ?", pid
+    )
+    hb = query(
+        warehouse,
+        "select value_as_number, unit_concept_id, unit_source_value, measurement_event_id from omop.measurement "
+        "where person_id = ? and measurement_concept_id = 3000963",
+        pid,
+    )
+    assert hb == [(pytest.approx(9.5), 8713, "g/L", None)]  # 95 g/L -> 9.5 g/dL, a lab is no modifier
+    flt3 = query(
+        warehouse,
+        "select value_as_number, value_as_concept_id, measurement_event_id, meas_event_field_concept_id "
+        "from omop.measurement where person_id = ? and measurement_source_value = 'FLT3'",
+        pid,
+    )
+    assert flt3 == [(pytest.approx(0.31), 4126681, condition[0][0], 1147127)]
+    ecog = query(
+        warehouse,
+        "select measurement_concept_id, value_as_number, measurement_date, measurement_event_id "
+        "from omop.measurement where person_id = ? and measurement_source_value like 'ecog:%'",
+        pid,
+    )
+    # undated ECOG takes the diagnosis date and modifies the diagnosis
+    assert ecog == [(4309681, 2.0, dt.date(2018, 4, 30), condition[0][0])]
+
+
+def test_episodes_model_disease_course_and_lines(warehouse):
+    pid = person_id(warehouse, PK_A)
+    rows = query(
+        warehouse,
+        "select episode_id, episode_concept_id, episode_start_date, episode_end_date, episode_parent_id, "
+        "episode_number from omop.episode where person_id = ? order by episode_concept_id, episode_start_date",
+        pid,
+    )
+    by_concept: dict[int, list] = {}
+    for row in rows:
+        by_concept.setdefault(row[1], []).append(row)
+    (disease,) = by_concept[32528]
+    # Two CR assessments before the relapse are one remission, ending at the relapse.
+    assert [(r[2], r[3], r[4]) for r in by_concept[32530]] == [
+        (dt.date(2018, 6, 15), dt.date(2019, 1, 20), disease[0])
+    ]
+    assert [(r[2], r[4]) for r in by_concept[32529]] == [(dt.date(2019, 1, 20), disease[0])]
+    assert [(r[5], r[4]) for r in by_concept[32531]] == [(1, disease[0]), (2, disease[0])]
+    line_one = by_concept[32531][0][0]
+    drugs = query(
+        warehouse,
+        "select count(*) from omop.episode_event where episode_id = ? and episode_event_field_concept_id = 1147094",
+        line_one,
+    )
+    assert drugs == [(2,)]  # cytarabine and daunorubicin
+
+
+def test_dq_results_cover_the_required_checks_and_pass_fatal_ones(warehouse):
+    names = {r[0] for r in query(warehouse, "select distinct check_name from ops.dq_results")}
+    required = {
+        "cdmTable", "cdmField", "cdmDatatype", "isRequired", "isPrimaryKey", "isForeignKey", "fkDomain",
+        "isStandardValidConcept", "measurePersonCompleteness", "sourceValueCompleteness", "plausibleValueLow",
+        "plausibleValueHigh", "plausibleUnitConceptIds", "plausibleAfterBirth", "plausibleBeforeDeath",
+        "plausibleStartBeforeEnd",
+    }  # fmt: skip
+    assert required <= names
+    # one row per check instance
+    duplicates = query(
+        warehouse,
+        'select check_name, "table", field, concept_id, count(*) from ops.dq_results group by all having count(*) > 1',
+    )
+    assert duplicates == []
+    assert query(
+        warehouse, "select count(*) from ops.dq_results where severity = 'fatal' and not passed"
+    ) == [(0,)]
+    # the unknown drug is seen by sourceValueCompleteness (1 of 5 distinct drug source values unmapped)
+    svc = query(
+        warehouse,
+        "select violated_rows, denominator_rows from ops.dq_results "
+        "where check_name = 'sourceValueCompleteness' and field = 'drug_source_value'",
+    )
+    assert svc == [(1, 5)]
+
+
+def test_a_fatal_failure_fails_the_dq_gate(warehouse, tmp_path):
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(warehouse, broken)
+    con = duckdb.connect(str(broken))
+    con.execute("insert into omop.person select * from omop.person limit 1")  # duplicate primary key
+    con.close()
+    assert not run_dbt(broken, tmp_path, "build", "--select", "dq_results")
+    failed = query(
+        broken,
+        "select check_name, \"table\", field from ops.dq_results where severity = 'fatal' and not passed",
+    )
+    assert ("isPrimaryKey", "person", "person_id") in failed
+
+
+def test_mapping_coverage_reports_unmapped_values_per_source(warehouse):
+    rows = query(
+        warehouse,
+        "select n_values, n_values_mapped, unmapped_values from ops.mapping_coverage "
+        "where source_id = 'trial_aml' and entity = 'treatment' and field = 'drug'",
+    )
+    assert rows == [(4, 3, "wonderzumab")]
+    labs = query(
+        warehouse,
+        "select n_rows, n_rows_standard, n_rows_local_concept from ops.mapping_coverage "
+        "where source_id = 'registry_mm' and entity = 'lab_result' and field = 'lab'",
+    )
+    assert labs == [(2, 1, 1)]  # albumin is LOINC standard, b2m is a local concept
+
+
+def test_vocabulary_uses_only_verified_or_local_ids(warehouse):
+    local = query(
+        warehouse, "select count(*), count(standard_concept) from omop.concept where concept_id > 2000000000"
+    )
+    assert local[0][0] > 0 and local[0][1] == 0  # local concepts are non-standard
+    missing = query(
+        warehouse,
+        "select count(*) from omop.source_to_concept_map m left join omop.concept c on c.concept_id = m.target_concept_id "
+        "where c.concept_id is null",
+    )
+    assert missing == [(0,)]
