@@ -12,9 +12,12 @@ numbers: percentages, medians, survival). Rules:
   cell or at least two; when it holds exactly one, the smallest other cell of the group (zeros
   included) is suppressed too, and this repeats until nothing changes (the classic hypercube
   heuristic of tau-ARGUS / sdcTable, simplified to one dimension at a time).
+- Within a row, counts are often linked by a sum (a 2x2 co-mutation table), so a row with exactly
+  one hidden count gets its smallest other count hidden too.
 - Measures of a row with a suppressed count (a percentage, a median over the cell) are NULLed,
   since they are computed from the hidden count.
-- Kaplan-Meier tables (`km_*`, or any table with an `at_risk` column) are truncated instead: per
+- Kaplan-Meier tables (any table with a number-at-risk column: at_risk, n_at_risk, as the km_*
+  marts have) are truncated instead: per
   stratum, the first time point with fewer than min_cell at risk and all later ones are dropped,
   so no published time point has fewer than 11 at risk (a stratum that starts below 11 vanishes).
   Events and censorings per time point stay, as in any published survival curve; they are
@@ -76,8 +79,17 @@ def layout_of(frame: pd.DataFrame) -> Layout:
     return Layout(dimensions, counts, measures)
 
 
+AT_RISK_NAME = re.compile(r"(^|_)at_risk$")
+
+
+def at_risk_column(columns: list[str]) -> str | None:
+    """The number-at-risk column of a Kaplan-Meier table (at_risk, n_at_risk, ...), if any."""
+    return next((c for c in columns if AT_RISK_NAME.search(c)), None)
+
+
 def is_km_table(table: str, columns: list[str]) -> bool:
-    return table.startswith("km_") or "at_risk" in columns
+    """A survival curve table: it has a number-at-risk column (km_* marts have n_at_risk)."""
+    return at_risk_column(columns) is not None
 
 
 def time_column(columns: list[str]) -> str | None:
@@ -88,6 +100,25 @@ def _group_ids(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     if not by:
         return np.zeros(len(frame), dtype=np.int64)
     return frame.groupby(by, dropna=False, sort=False).ngroup().to_numpy()
+
+
+def _complement_within_rows(
+    counts: list[str], values: dict[str, pd.Series], mask: dict[str, np.ndarray]
+) -> bool:
+    """Counts of one row are often linked (n_tested = n_both + n_a_only + n_b_only + n_neither):
+    a row with exactly one hidden count among several gets its smallest other count hidden too."""
+    if len(counts) < 2:
+        return False
+    matrix = np.column_stack([values[c].to_numpy(dtype="float64", na_value=np.nan) for c in counts])
+    hidden = np.column_stack([mask[c] for c in counts])
+    candidates = np.where(hidden | np.isnan(matrix), np.inf, matrix)
+    lonely = (hidden.sum(axis=1) == 1) & np.isfinite(candidates).any(axis=1)
+    if not lonely.any():
+        return False
+    choice = np.argmin(candidates, axis=1)
+    for row in np.flatnonzero(lonely):
+        mask[counts[choice[row]]][row] = True
+    return True
 
 
 def suppress_small_cells(frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL) -> tuple[pd.DataFrame, dict]:
@@ -102,7 +133,7 @@ def suppress_small_cells(frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL) 
 
     margins = [(d, _group_ids(out, [x for x in layout.dimensions if x != d])) for d in layout.dimensions]
     for _ in range(MAX_ROUNDS):
-        changed = False
+        changed = _complement_within_rows(layout.counts, values, mask)
         for column in layout.counts:
             v = values[column].to_numpy(dtype="float64", na_value=np.nan)
             for _dimension, groups in margins:
@@ -147,9 +178,10 @@ def suppress_small_cells(frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL) 
 
 
 def truncate_km(
-    frame: pd.DataFrame, min_at_risk: int = DEFAULT_MIN_CELL, at_risk: str = "at_risk"
+    frame: pd.DataFrame, min_at_risk: int = DEFAULT_MIN_CELL, at_risk: str | None = None
 ) -> tuple[pd.DataFrame, dict]:
     """Drop, per stratum, every time point from the first with fewer than min_at_risk at risk on."""
+    at_risk = at_risk or at_risk_column(list(frame.columns))
     time = time_column(list(frame.columns))
     layout = layout_of(frame.drop(columns=[at_risk, time] if time else [at_risk]))
     strata = [c for c in layout.dimensions if c != time]
@@ -170,6 +202,7 @@ def truncate_km(
         "strata_removed": int(
             len(np.unique(groups)) - (len(np.unique(groups[~dropped_from_here.to_numpy()])))
         ),
+        "at_risk_column": at_risk,
         "min_at_risk": min_at_risk,
     }
     return kept, report
@@ -179,7 +212,7 @@ def protect_aggregate(
     table: str, frame: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL
 ) -> tuple[pd.DataFrame, dict]:
     """Small-cell protection of one aggregate mart: KM truncation or cell suppression."""
-    if is_km_table(table, list(frame.columns)) and "at_risk" in frame.columns:
+    if is_km_table(table, list(frame.columns)):
         return truncate_km(frame, min_cell)
     return suppress_small_cells(frame, min_cell)
 
@@ -191,10 +224,11 @@ def small_cell_violations(
 
     KM tables: time points with fewer than min_cell at risk. Others: counts with 0 < n < min_cell.
     """
-    if is_km_table(table, list(frame.columns)) and "at_risk" in frame.columns:
-        at_risk = pd.to_numeric(frame["at_risk"], errors="coerce")
+    column = at_risk_column(list(frame.columns))
+    if column is not None:
+        at_risk = pd.to_numeric(frame[column], errors="coerce")
         bad = int((at_risk.notna() & (at_risk < min_cell)).sum())
-        return {"at_risk": bad} if bad else {}
+        return {column: bad} if bad else {}
     violations = {}
     for column in layout_of(frame).counts:
         v = pd.to_numeric(frame[column], errors="coerce")

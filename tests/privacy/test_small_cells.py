@@ -116,3 +116,56 @@ def test_deterministic_whatever_the_input_order():
     second, _ = suppress_small_cells(table.sample(frac=1.0, random_state=3))
     pd.testing.assert_frame_equal(first, second)
     assert "diagnosis_year" in layout_of(table).dimensions
+
+
+def test_linked_counts_in_one_row_get_a_complement():
+    # a 2x2 co-mutation row: n_tested_both = n_both_mutated + n_a_only + n_b_only + n_neither
+    row = pd.DataFrame(
+        {
+            "disease": ["AML", "AML"],
+            "gene_a": ["NPM1", "NPM1"],
+            "gene_b": ["FLT3", "DNMT3A"],
+            "n_tested_both": [60, 80],
+            "n_both_mutated": [4, 30],
+            "n_a_only": [20, 20],
+            "n_b_only": [16, 15],
+            "n_neither": [20, 15],
+            "odds_ratio": [0.8, 1.2],
+        }
+    )
+    out, report = suppress_small_cells(row)
+    flt3 = out[out["gene_b"] == "FLT3"].iloc[0]
+    assert pd.isna(flt3["n_both_mutated"]) and pd.isna(flt3["n_b_only"])  # 4 and its complement 16
+    assert flt3["n_tested_both"] == 60 and flt3["n_a_only"] == 20 and pd.isna(flt3["odds_ratio"])
+    for _, r in out.iterrows():  # no row has a single hidden count (it would be its sum's remainder)
+        assert r[["n_tested_both", "n_both_mutated", "n_a_only", "n_b_only", "n_neither"]].isna().sum() != 1
+    assert small_cell_violations("comutation", out) == {}
+    assert lone_suppressions(out, ["disease", "gene_a", "gene_b"], "n_b_only") == 0
+
+
+def test_km_marts_shape_with_n_at_risk_and_stratum_summaries():
+    # the shape of the km_<disease> marts: strata, time_months, n_at_risk, per-stratum summaries
+    km = pd.DataFrame(
+        {
+            "endpoint": ["OS"] * 4 + ["OS"] * 2,
+            "classification": ["ELN 2022"] * 6,
+            "risk_group": ["Adverse"] * 4 + ["Intermediate"] * 2,
+            "time_months": [0.0, 0.5, 3.2, 7.9, 0.0, 1.0],
+            "n_at_risk": [56, 40, 12, 9, 6, 5],
+            "n_events": [0, 16, 28, 3, 0, 1],
+            "n_censored": [0, 0, 0, 0, 0, 0],
+            "survival": [1.0, 0.71, 0.21, 0.16, 1.0, 0.8],
+            "n_patients": [56, 56, 56, 56, 6, 6],
+            "median_months": [1.9, 1.9, 1.9, 1.9, 4.0, 4.0],
+        }
+    )
+    assert small_cell_violations("km_aml", km) == {"n_at_risk": 3}
+    out, report = protect_aggregate("km_aml", km)
+    assert report["kind"] == "kaplan-meier" and report["at_risk_column"] == "n_at_risk"
+    assert report["strata"] == ["endpoint", "classification", "risk_group"]
+    assert out["risk_group"].unique().tolist() == ["Adverse"] and out["time_months"].tolist() == [
+        0.0,
+        0.5,
+        3.2,
+    ]
+    assert out["survival"].notna().all()  # the curve itself is kept, not blanked
