@@ -617,6 +617,7 @@ def render_mds_registry_fr(t: pd.DataFrame, ctx) -> list[OutFile]:
     months("debut_traitement_1_mois", "line1_start")
     f["reponse_1"] = mapped(t["response1"], FR_RESP)
     cols.append(code("reponse_1", FR_RESP.values()))
+    months("delai_reponse_1_mois", "response1_date")
     f["transformation_lam"] = np.where(t["relapse_date"].notna(), "oui", "non")
     cols.append(code("transformation_lam", ["oui", "non"]))
     months("delai_transformation_mois", "relapse_date")
