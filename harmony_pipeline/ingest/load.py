@@ -60,6 +60,7 @@ class IngestSummary:
     source_id: str
     deliveries: list[DeliveryOutcome] = field(default_factory=list)
     quarantine_reasons: pd.DataFrame | None = None  # entity, rule, reason, rows of this run
+    seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "quality": 0.0, "load": 0.0})
 
     def with_status(self, status: str) -> list[str]:
         return [d.delivery_id for d in self.deliveries if d.status == status]
@@ -224,15 +225,21 @@ def ingest_source(
             continue
         known.add(digest)  # the same content twice in one run (a duplicate delivery) loads once
         try:
+            started = time.monotonic()
             read = read_delivery(contract, delivery_dir, key, settings)
+            gated = time.monotonic()
             gate = apply_gate(read, contract, settings=settings, today=today)
+            summary.seconds["read"] += gated - started
+            summary.seconds["quality"] += time.monotonic() - gated
         except (DeliveryError, BatchRejected) as exc:
             error = str(exc)
         except Exception as exc:  # a bad file must not stop the other deliveries; keep the cause
             log.exception("delivery %s/%s failed", source_id, delivery_id)
             error = f"source {source_id}: delivery {delivery_id}: unexpected {type(exc).__name__}: {exc}"
         else:
+            started = time.monotonic()
             summary.deliveries.append(_load(con, source_id, delivery_id, digest, gate, loaded_at))
+            summary.seconds["load"] += time.monotonic() - started
             if not gate.quarantined.empty:
                 reasons.append(gate.quarantined[["entity", "rule", "reason"]])
             continue
