@@ -11,7 +11,7 @@ For each published patient-level mart:
      sex      exact -> suppressed
      subtype  exact -> disease
 2. The least generalisation is searched over the lattice of levels (as ARX does): the node with
-   the smallest information loss whose records in equivalence classes smaller than k fit the
+   the smallest information loss (weighted; age counts double) whose records in equivalence classes smaller than k fit the
    suppression budget (default 5% of records); those records are then suppressed (removed). k is
    `settings.min_cell` (11), so the maximum prosecutor risk is <= 1/11. The search runs on the
    distinct QI combinations with their counts, so it is cheap however many rows the mart has.
@@ -165,6 +165,10 @@ DEFAULT_QUASI_IDENTIFIERS: tuple[tuple[str, str], ...] = (
     ("disease_subtype", "subtype"),
 )
 
+# Age enters every risk score and survival model, so the search keeps it finer at twice the cost;
+# every other QI weighs 1.
+DEFAULT_QI_WEIGHTS: dict[str, float] = {"age_at_diagnosis": 2.0}
+
 # Lineage keys that link a published row back to the warehouse or a source: never published.
 LINEAGE_KEYS = (
     "person_hash", "person_key", "patient_key", "person_id", "patient_id", "source_patient_id",
@@ -202,6 +206,8 @@ class MartConfig:
     disease: str | None = None  # what `disease_subtype` generalises to when there is no disease column
     suppression_budget: float = DEFAULT_SUPPRESSION_BUDGET
     noise: Mapping[str, float] | None = None  # column -> amplitude; None = the defaults present
+    # relative importance of keeping a QI fine in the search (ARX's attribute weights)
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_QI_WEIGHTS))
     keep_dates: bool = False
 
     def validate(self) -> None:
@@ -321,7 +327,10 @@ class Node:
 
 
 def evaluate_lattice(
-    frame: pd.DataFrame, quasi_identifiers: list[tuple[str, str]], k: int
+    frame: pd.DataFrame,
+    quasi_identifiers: list[tuple[str, str]],
+    k: int,
+    weights: Mapping[str, float] | None = None,
 ) -> tuple[list[Node], int]:
     """Every node of the generalisation lattice with the records it leaves below k.
 
@@ -339,8 +348,8 @@ def evaluate_lattice(
     else:  # no quasi-identifier: the whole table is one class
         distinct = pd.DataFrame({"_weight": [len(frame)] if len(frame) else []})
     distinct.attrs = frame.attrs
-    weights = distinct["_weight"].to_numpy(dtype=np.int64)
-    total = int(weights.sum())
+    counts = distinct["_weight"].to_numpy(dtype=np.int64)
+    total = int(counts.sum())
     codes: dict[str, list[tuple[np.ndarray, int]]] = {}
     level_loss: dict[str, list[float]] = {}
     for column, hierarchy in quasi_identifiers:
@@ -355,10 +364,11 @@ def evaluate_lattice(
         # values) that the level removes; 0 as delivered, 1 when suppressed. Data-driven, so a 5-year
         # period over 30 years costs less than suppressing sex.
         distinct_at_0 = per_level[0][1]
+        # A constant column loses nothing by generalisation.
         level_loss[column] = [
-            1.0 - np.log(n) / np.log(distinct_at_0) if distinct_at_0 > 1 else float(lvl > 0)
-            for lvl, (_, n) in enumerate(per_level)
+            1.0 - np.log(n) / np.log(distinct_at_0) if distinct_at_0 > 1 else 0.0 for _, n in per_level
         ]
+    qi_weights = [float((weights or {}).get(c, 1.0)) for c in columns]
     nodes = []
     ranges = [range(HIERARCHIES[h].max_level + 1) for _, h in quasi_identifiers]
     for combo in itertools.product(*ranges):
@@ -372,26 +382,30 @@ def evaluate_lattice(
             key = key * cardinality + level_codes
             span *= cardinality
         key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
-        sizes = np.bincount(key, weights=weights)[key] if len(key) else np.array([])
-        at_risk = int(weights[sizes < k].sum()) if len(key) else 0
+        sizes = np.bincount(key, weights=counts)[key] if len(key) else np.array([])
+        at_risk = int(counts[sizes < k].sum()) if len(key) else 0
         losses = [level_loss[c][lvl] for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)]
-        loss = float(np.mean(losses)) if losses else 0.0
+        loss = float(np.average(losses, weights=qi_weights)) if losses else 0.0
         levels = {c: lvl for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)}
         nodes.append(Node(levels, loss, at_risk, int(sizes.min()) if len(sizes) else None))
     return nodes, total
 
 
 def search_generalisation(
-    frame: pd.DataFrame, quasi_identifiers: list[tuple[str, str]], k: int, budget: float
+    frame: pd.DataFrame,
+    quasi_identifiers: list[tuple[str, str]],
+    k: int,
+    budget: float,
+    weights: Mapping[str, float] | None = None,
 ) -> tuple[Node, bool]:
     """The least generalisation reaching k with at most budget*records suppressed.
 
-    Least = smallest information loss (mean over QIs of the log-cardinality lost), then fewest
+    Least = smallest information loss (weighted mean over QIs of the log-cardinality lost), then fewest
     suppressed records, then lowest levels in QI order (deterministic). Returns (node, within_budget); when no node
     fits (fewer than k records in all), the most general node is returned and everything in a
     class below k is suppressed.
     """
-    nodes, total = evaluate_lattice(frame, quasi_identifiers, k)
+    nodes, total = evaluate_lattice(frame, quasi_identifiers, k, weights)
     allowed = int(np.floor(budget * total + 1e-9))
     feasible = [n for n in nodes if n.at_risk <= allowed]
     if feasible:
@@ -506,7 +520,9 @@ def anonymise_mart(
     # search on one row per (person, QI values), so a person's second source row adds no protection
     distinct_people = work.assign(_person=person.to_numpy()).drop_duplicates([*qi_columns, "_person"])
     distinct_people.attrs = work.attrs
-    node, within_budget = search_generalisation(distinct_people, qis, k, config.suppression_budget)
+    node, within_budget = search_generalisation(
+        distinct_people, qis, k, config.suppression_budget, config.weights
+    )
     generalised = generalise(work, qis, node.levels)
     keep = class_sizes(generalised, qi_columns, person) >= k
     suppressed = int((~keep).sum())
@@ -542,6 +558,7 @@ def anonymise_mart(
         "suppressed_records": suppressed,
         "suppressed_share": round(suppressed / len(work), 6) if len(work) else 0.0,
         "suppression_budget": config.suppression_budget,
+        "qi_weights": {c: float(config.weights.get(c, 1.0)) for c in qi_columns},
         "within_budget": within_budget,
         "k_required": k,
         "k": after.k,
