@@ -297,7 +297,7 @@ def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
     for disease, part in sorted(data.groupby("disease"), key=lambda item: str(item[0])):
         status = part.groupby(["patient", "gene"])["mutated"].max().unstack("gene")
         tested = status.notna().to_numpy(dtype=np.int64)
-        mutated = status.fillna(False).astype(bool).to_numpy(dtype=np.int64)
+        mutated = status.eq(True).to_numpy(dtype=np.int64)
         genes = list(status.columns)
         # pair counts by matrix products: patients x genes -> genes x genes
         both_tested = tested.T @ tested
