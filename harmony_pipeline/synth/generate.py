@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,7 +269,9 @@ def synthesise(
         say(f"{source.source_id}: {len(t)} patients, {written_rows} rows")
         del t
 
-    risk = pd.concat(risk_frames, ignore_index=True)
+    with warnings.catch_warnings():  # risk columns a source does not have are all-NA by design
+        warnings.simplefilter("ignore", FutureWarning)
+        risk = pd.concat(risk_frames, ignore_index=True)
     pacsv.write_csv(pa.Table.from_pandas(risk, preserve_index=False), truth / "risk_groups.csv")
     persons = risk[["person_id", "source_id", "source_patient_id"]]
     repeated = persons[persons["person_id"].duplicated(keep=False)].sort_values(["person_id", "source_id"])

@@ -16,6 +16,7 @@ import pandas as pd
 from harmony_pipeline.synth import cohort
 
 MONTH_DAYS = 30.4375  # mean Gregorian month, as the contract language counts months
+COUNTRY_CODES = ("BE", "DE", "ES", "FR", "GB", "IT", "NL")
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ def render_aml_flt3_trial(t: pd.DataFrame, ctx) -> list[OutFile]:
     f["CEBPA"] = flag(t["G_CEBPA_bZIP"], "Y", "N")
     cols = [Column("STUDYID", "text"), Column("SUBJID", "id", required=True), Column("SITEID", "text"),
             ident("INITIALS"), code("SEX", ["M", "F"], True), Column("AGE", "num", decimals=0, low=0, high=110, required=True),
-            code("COUNTRY", sorted(t["country"].unique())), date("RANDDT", "index", True),
+            code("COUNTRY", COUNTRY_CODES), date("RANDDT", "index", True),
             code("ARM", ["MIDOSTAURIN + 7+3", "PLACEBO + 7+3"], True),
             Column("DIAGDY", "offset", role="diag", anchor="RANDDT", decimals=0, required=True),
             Column("KARYO", "text"), code("NPM1", "YN"), code("FLT3ITD", "YN"),
@@ -442,7 +443,7 @@ def render_cll_initiative(t: pd.DataFrame, ctx) -> list[OutFile]:
     f["ighv_status"] = np.where(num(t["ighv_identity"]) >= 98, "unmutated", "mutated")
     f["tp53_mutation"] = flag(t["G_TP53"], "positive", "negative")
     f["tp53_vaf"] = num(t["tp53_vaf"])
-    cols += [code("country", sorted(t["country"].unique())), date("diagnosis_date", "diag", True),
+    cols += [code("country", COUNTRY_CODES), date("diagnosis_date", "diag", True),
              code("icd10", ["C91.1"], True), code("binet", "ABC"), code("rai", RAI.values()),
              lab("ighv_identity_pct", "ighv_identity"), code("ighv_status", ["mutated", "unmutated"]),
              code("tp53_mutation", ["positive", "negative"]), Column("tp53_vaf", "num", decimals=3, low=0, high=1)]  # fmt: skip
@@ -503,7 +504,7 @@ def render_mm_trials_network(t: pd.DataFrame, ctx) -> list[OutFile]:
     f["diagnosis.icdo3"] = "9732/3"
     f["diagnosis.isotype"] = t["subtype"]
     cols += [date("patient.birth_date", "birth", True), code("patient.sex", ["male", "female"], True),
-             code("patient.country", sorted(t["country"].unique())), date("diagnosis.date", "diag", True),
+             code("patient.country", COUNTRY_CODES), date("diagnosis.date", "diag", True),
              code("diagnosis.icdo3", ["9732/3"], True), Column("diagnosis.isotype", "text")]  # fmt: skip
     f["labs.b2m_mg_l"] = num(t["b2m"])
     f["labs.albumin_g_l"] = num(t["albumin"]) * 10
@@ -660,7 +661,7 @@ def render_lymphoma_sa(t: pd.DataFrame, ctx) -> list[OutFile]:
     stages = [r + s for r in ROMAN.values() for s in "AB"]
     f["ANN_ARBOR"] = mapped(t["ann_arbor"], ROMAN) + t["b_symptoms"].astype(object)
     cols = [Column("PATNO", "id", required=True), ident("NAME"), ident("INITIALS"), date("DOB", "birth", True),
-            code("SEX", ["M", "F"], True), ident("POSTCODE"), ident("MRN"), code("COUNTRY", sorted(t["country"].unique())),
+            code("SEX", ["M", "F"], True), ident("POSTCODE"), ident("MRN"), code("COUNTRY", COUNTRY_CODES),
             date("DIAG_DATE", "diag", True), code("HISTOLOGY", HISTOLOGY.values()),
             code("ICDO3", NHL_ICDO3.values(), True), code("ANN_ARBOR", stages)]  # fmt: skip
     f["ECOG"] = num(t["ecog"])
@@ -727,7 +728,7 @@ def render_leukaemia_common(t: pd.DataFrame, ctx, prefix: str) -> list[OutFile]:
     f["diagnosis_date"] = t["diag_date"]
     f["age_at_diagnosis"] = num(t["age"])
     cols += [date("date_of_birth", "birth", True), code("sex", ["1", "2"], True), ident("postcode"), ident("hospital_no"),
-             code("country", sorted(t["country"].unique())), code("diagnosis", ["B-ALL", "T-ALL", "AML"], True),
+             code("country", COUNTRY_CODES), code("diagnosis", ["B-ALL", "T-ALL", "AML"], True),
              code("icd10", ["C91.0", "C92.0"], True), date("diagnosis_date", "diag", True),
              Column("age_at_diagnosis", "num", decimals=2, low=0, high=110)]  # fmt: skip
     for name, src, col in (
