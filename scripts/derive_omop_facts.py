@@ -278,6 +278,43 @@ REGIMEN_ID_RANGE = ("35803434", "35803612")
 
 TRANSPLANT = {"allogeneic": 4120445, "autologous": 46271079}
 
+# Other spellings of cytogenetic abnormalities seen in deliveries -> our canonical spelling.
+CYTO_ALIASES = {"+1q": "gain(1q)", "1q+": "gain(1q)", "1q gain": "gain(1q)", "17p-": "del(17p)",
+                "del17p": "del(17p)", "13q-": "del(13q)", "11q-": "del(11q)", "trisomy 12": "+12",
+                "monosomy 7": "-7", "5q-": "del(5q)", "7q-": "del(7q)", "20q-": "del(20q)"}  # fmt: skip
+
+# The ingredients of regimens that sources deliver without their drugs (a clinical fact of the
+# regimen, e.g. 7+3 = 7 days cytarabine + 3 days daunorubicin; see HemOnc.org). Each ingredient maps
+# to a verified RxNorm ingredient by name, else concept 0. ESA (epoetin or darbepoetin) is ambiguous
+# and stays unexpanded.
+REGIMEN_INGREDIENTS = {
+    "7+3": ["cytarabine", "daunorubicin"],
+    "7+3+midostaurin": ["cytarabine", "daunorubicin", "midostaurin"],
+    "7+3+placebo": ["cytarabine", "daunorubicin"],
+    "da": ["cytarabine", "daunorubicin"], "ia": ["cytarabine", "idarubicin"],
+    "hidac": ["cytarabine"], "flag-ida": ["fludarabine", "cytarabine", "filgrastim", "idarubicin"],
+    "flag": ["fludarabine", "cytarabine", "filgrastim"], "clag": ["cladribine", "cytarabine", "filgrastim"],
+    "aida": ["tretinoin", "idarubicin"], "atra+ato": ["tretinoin", "arsenic trioxide"],
+    "ato+atra": ["tretinoin", "arsenic trioxide"],
+    "aza-ven": ["azacitidine", "venetoclax"], "aza+ven": ["azacitidine", "venetoclax"],
+    "dec-ven": ["decitabine", "venetoclax"],
+    "br": ["bendamustine", "rituximab"], "fcr": ["fludarabine", "cyclophosphamide", "rituximab"],
+    "venetoclax+obinutuzumab": ["venetoclax", "obinutuzumab"], "ven-o": ["venetoclax", "obinutuzumab"],
+    "venetoclax+rituximab": ["venetoclax", "rituximab"], "i+v": ["ibrutinib", "venetoclax"],
+    "r-chop": ["rituximab", "cyclophosphamide", "doxorubicin", "vincristine", "prednisone"],
+    "r-cvp": ["rituximab", "cyclophosphamide", "vincristine", "prednisone"],
+    "abvd": ["doxorubicin", "bleomycin", "vinblastine", "dacarbazine"],
+    "beam": ["carmustine", "etoposide", "cytarabine", "melphalan"],
+    "vrd": ["bortezomib", "lenalidomide", "dexamethasone"], "rvd": ["bortezomib", "lenalidomide", "dexamethasone"],
+    "dara-vrd": ["daratumumab", "bortezomib", "lenalidomide", "dexamethasone"],
+    "dara-rd": ["daratumumab", "lenalidomide", "dexamethasone"], "drd": ["daratumumab", "lenalidomide", "dexamethasone"],
+    "dara-pd": ["daratumumab", "pomalidomide", "dexamethasone"],
+    "krd": ["carfilzomib", "lenalidomide", "dexamethasone"], "rd": ["lenalidomide", "dexamethasone"],
+    "pd": ["pomalidomide", "dexamethasone"], "vcd": ["bortezomib", "cyclophosphamide", "dexamethasone"],
+    "vmp": ["bortezomib", "melphalan", "prednisone"], "vtd": ["bortezomib", "thalidomide", "dexamethasone"],
+    "mel200": ["melphalan"], "bu-flu": ["busulfan", "fludarabine"],
+}  # fmt: skip
+
 
 def read_verified(shared: Path) -> pd.DataFrame:
     verified = pd.read_csv(shared / "vocabulary" / "concepts_verified.csv", dtype=str, keep_default_na=False)
@@ -362,6 +399,8 @@ def source_to_concept_map(verified: pd.DataFrame, local: pd.DataFrame) -> pd.Dat
         add("HARMONY_VALUE", code, code, cid)
     for code, _ in CYTOGENETICS:
         add("HARMONY_CYTO", code, code, 0, local_by_code[("Measurement", code)])
+    for alias, code in CYTO_ALIASES.items():
+        add("HARMONY_CYTO", alias, f"{alias} = {code}", 0, local_by_code[("Measurement", code)])
     add("HARMONY_CYTO", "karyotype", "karyotype", 0, local_by_code[("Measurement", "karyotype")])
     for gene in dict.fromkeys(GENES):
         add("HARMONY_GENE", gene, gene, 0, local_by_code[("Measurement", gene)])
@@ -401,6 +440,18 @@ def source_to_concept_map(verified: pd.DataFrame, local: pd.DataFrame) -> pd.Dat
     stcm["valid_start_date"], stcm["valid_end_date"], stcm["invalid_reason"] = VALID_START, VALID_END, ""
     assert not stcm.duplicated(["source_vocabulary_id", "source_code"]).any()
     return stcm
+
+
+def regimen_ingredients(verified: pd.DataFrame) -> pd.DataFrame:
+    drugs = name_index(verified, *DRUG_ID_RANGE)
+    rows = [
+        (regimen, ingredient, drugs.get(ingredient, 0))
+        for regimen, ingredients in REGIMEN_INGREDIENTS.items()
+        for ingredient in ingredients
+    ]
+    # a single-drug regimen named by its ingredient (e.g. 'gilteritinib') is that ingredient
+    rows += [(name, name, cid) for name, cid in sorted(drugs.items()) if name not in REGIMEN_INGREDIENTS]
+    return pd.DataFrame(rows, columns=["regimen", "ingredient", "ingredient_concept_id"])
 
 
 def cdm_spec(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -677,6 +728,7 @@ def main() -> None:
     write(pd.DataFrame(UNIT_CONVERSIONS, columns=["lab", "from_unit", "factor"]), "vocab_unit_conversion")
     lab_units = [(lab, unit, UNITS[unit]) for lab, (unit, _, _) in canonical.LABS.items()]
     write(pd.DataFrame(lab_units, columns=["lab", "canonical_unit", "unit_concept_id"]), "vocab_lab_unit")
+    write(regimen_ingredients(verified), "vocab_regimen_ingredient")
     write(field_spec, "cdm_field_spec")
     write(table_spec, "cdm_table_spec")
     write(check_descriptions(shared), "dqd_check_descriptions")

@@ -26,7 +26,8 @@ D = dt.date
 # person A: trial_aml (patient a1) and registry_aml (patient a2) share person_key PK_A
 # person B: trial_aml only, unmapped diagnosis code, unknown drug
 # person C: registry_mm, multiple myeloma, transplant, death
-PK_A, PK_B, PK_C = "pk-" + "a" * 61, "pk-" + "b" * 61, "pk-" + "c" * 61
+# person D: only a mutation row (its patient row was quarantined): no year of birth, kept out of OMOP
+PK_A, PK_B, PK_C, PK_D = ("pk-" + letter * 61 for letter in "abcd")
 
 
 def _lineage(source: str, patient: str, person: str, row: int) -> dict:
@@ -45,6 +46,7 @@ def canonical_rows() -> dict[str, list[dict]]:
     a_reg = ("registry_aml", "a2", PK_A)
     b = ("trial_aml", "b1", PK_B)
     c = ("registry_mm", "c1", PK_C)
+    d = ("trial_aml", "d1", PK_D)
 
     def row(who, n, **fields):
         return _lineage(*who, n) | fields
@@ -99,6 +101,8 @@ def canonical_rows() -> dict[str, list[dict]]:
                 test_date=D(2018, 5, 1)),
             row(a_trial, 1, gene="NPM1", status="wildtype", variant=None, vaf=None, allelic_ratio=None,
                 test_date=D(2018, 5, 1)),
+            row(d, 3, gene="TP53", status="mutated", variant="R248Q", vaf=0.4, allelic_ratio=None,
+                test_date=D(2020, 1, 1)),
         ],
         "treatment": [
             row(a_trial, 1, line=1, regimen="7+3", drug="cytarabine", treatment_class="chemo",
@@ -111,6 +115,9 @@ def canonical_rows() -> dict[str, list[dict]]:
                 start_date=D(2019, 1, 12), end_date=D(2019, 2, 12)),
             row(c, 1, line=1, regimen="VRd", drug="lenalidomide", treatment_class="imid",
                 start_date=D(2017, 9, 10), end_date=D(2018, 1, 10)),
+            # a regimen delivered without its drugs: one exposure per ingredient (lenalidomide, dexamethasone)
+            row(c, 2, line=2, regimen="Rd", drug=None, treatment_class=None,
+                start_date=D(2018, 6, 1), end_date=D(2018, 12, 1)),
         ],
         "response": [
             row(a_trial, 1, response="CR", assessment_date=D(2018, 6, 15), line=1, criteria="ELN2022"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from omop_warehouse import DBT_PROJECT, PK_A, canonical_rows, run_dbt
+from omop_warehouse import DBT_PROJECT, PK_A, PK_C, PK_D, canonical_rows, run_dbt
 
 SPEC = DBT_PROJECT / "seeds" / "cdm_field_spec.csv"
 DUCKDB_TYPES = {"integer": "INTEGER", "varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
@@ -70,7 +70,7 @@ def test_ids_are_deterministic_whatever_the_row_order(warehouse, warehouse_rever
 
 
 def test_person_from_two_sources_is_one_person_with_one_period(warehouse):
-    persons = {r.get("person_key") for rows in canonical_rows().values() for r in rows}
+    persons = {r.get("person_key") for rows in canonical_rows().values() for r in rows} - {PK_D}
     assert query(warehouse, "select count(*) from omop.person")[0][0] == len(persons) == 3
     pid = person_id(warehouse, PK_A)
     # The known sex of the trial wins over the registry's 'U'.
@@ -104,7 +104,9 @@ def test_person_from_two_sources_is_one_person_with_one_period(warehouse):
 def test_unmapped_values_are_kept_with_concept_zero(warehouse):
     drugs = query(warehouse, "select drug_source_value, drug_concept_id from omop.drug_exposure order by 1")
     assert ("wonderzumab", 0) in drugs
-    assert len(drugs) == len(canonical_rows()["treatment"])
+    # every treatment row is kept; the regimen-only row becomes its two ingredients
+    assert len(drugs) == len(canonical_rows()["treatment"]) + 1
+    assert ("Rd:dexamethasone", 1518254) in drugs and ("Rd:lenalidomide", 19026972) in drugs
     regimen = query(
         warehouse,
         "select episode_object_concept_id from omop.episode where episode_source_value = 'experimental'",
@@ -198,13 +200,13 @@ def test_dq_results_cover_the_required_checks_and_pass_fatal_ones(warehouse):
     assert query(
         warehouse, "select count(*) from ops.dq_results where severity = 'fatal' and not passed"
     ) == [(0,)]
-    # the unknown drug is seen by sourceValueCompleteness (1 of 5 distinct drug source values unmapped)
+    # the unknown drug is seen by sourceValueCompleteness
     svc = query(
         warehouse,
         "select violated_rows, denominator_rows from ops.dq_results "
         "where check_name = 'sourceValueCompleteness' and field = 'drug_source_value'",
     )
-    assert svc == [(1, 5)]
+    assert svc == [(1, 7)]  # 5 named drugs + the 2 ingredients of Rd; wonderzumab unmapped
 
 
 def test_a_fatal_failure_fails_the_dq_gate(warehouse, tmp_path):
@@ -234,6 +236,23 @@ def test_mapping_coverage_reports_unmapped_values_per_source(warehouse):
         "where source_id = 'registry_mm' and entity = 'lab_result' and field = 'lab'",
     )
     assert labs == [(2, 1, 1)]  # albumin is LOINC standard, b2m is a local concept
+
+
+def test_person_without_year_of_birth_is_listed_not_silently_dropped(warehouse):
+    # CDM convention: no year of birth -> not in the CDM; the person and its records are reported instead
+    assert query(warehouse, "select count(*) from omop.person where person_source_value = ?", PK_D[:50]) == [
+        (0,)
+    ]
+    listed = query(
+        warehouse,
+        "select source_id, entity, records from ops.omop_excluded_persons where person_key = ?",
+        PK_D,
+    )
+    assert listed == [("trial_aml", "mutation", 1)]
+    # year of birth from age at diagnosis when the source gives neither date nor year
+    assert query(
+        warehouse, "select year_of_birth from omop.person where person_source_value = ?", PK_C[:50]
+    ) == [(1951,)]
 
 
 def test_vocabulary_uses_only_verified_or_local_ids(warehouse):

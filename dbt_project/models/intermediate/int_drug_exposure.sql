@@ -1,9 +1,24 @@
 -- Treatment rows mapped to RxNorm ingredients (by lower-case name) and each line's regimen to a
--- HemOnc regimen concept. A row without a mappable drug keeps concept 0 and its source value.
--- One row per person, line and drug (the same drug of the same line delivered twice is kept once).
+-- HemOnc regimen concept. A row that names only its regimen becomes one exposure per ingredient of
+-- the regimen (vocab_regimen_ingredient); a regimen we cannot expand and a drug we cannot map keep
+-- concept 0 and their source value. One row per person, line and drug.
 with treatment as (
-    select *, lower(trim(drug)) as drug_norm, lower(trim(regimen)) as regimen_norm
+    select *, lower(trim(regimen)) as regimen_norm
     from {{ ref('stg_treatment') }}
+),
+
+expanded as (
+    select
+        t.*,
+        coalesce(lower(trim(t.drug)), ingredients.ingredient) as drug_norm,
+        case
+            when t.drug is not null then t.drug
+            when ingredients.ingredient is not null then t.regimen || ':' || ingredients.ingredient
+            else t.regimen
+        end as source_value
+    from treatment as t
+    left join {{ ref('vocab_regimen_ingredient') }} as ingredients
+        on t.drug is null and ingredients.regimen = t.regimen_norm
 ),
 
 stcm as (
@@ -13,18 +28,18 @@ stcm as (
 
 ranked as (
     select
-        t.*,
+        e.*,
         coalesce(drug_map.target_concept_id, 0) as drug_concept_id,
         coalesce(regimen_map.target_concept_id, 0) as regimen_concept_id,
         row_number() over (
-            partition by t.person_key, t.line, coalesce(t.drug_norm, t.regimen_norm, '')
-            order by t.start_date, t.source_id, t.delivery_id desc, t.file_name, t.row_number
+            partition by e.person_key, e.line, coalesce(e.drug_norm, e.regimen_norm, '')
+            order by e.start_date, e.source_id, e.delivery_id desc, e.file_name, e.row_number
         ) as rank_
-    from treatment as t
+    from expanded as e
     left join stcm as drug_map
-        on drug_map.source_vocabulary_id = 'HARMONY_DRUG' and drug_map.source_code = t.drug_norm
+        on drug_map.source_vocabulary_id = 'HARMONY_DRUG' and drug_map.source_code = e.drug_norm
     left join stcm as regimen_map
-        on regimen_map.source_vocabulary_id = 'HARMONY_REGIMEN' and regimen_map.source_code = t.regimen_norm
+        on regimen_map.source_vocabulary_id = 'HARMONY_REGIMEN' and regimen_map.source_code = e.regimen_norm
 )
 
 select
@@ -32,21 +47,21 @@ select
         as drug_exposure_id,
     person.person_id,
     ranked.person_key,
-    line,
-    regimen,
-    regimen_concept_id,
-    drug,
-    drug_concept_id,
-    start_date as drug_exposure_start_date,
+    ranked.line,
+    ranked.regimen,
+    ranked.regimen_concept_id,
+    ranked.drug_norm as drug,
+    ranked.drug_concept_id,
+    ranked.start_date as drug_exposure_start_date,
     -- the CDM requires an end date: a single-day exposure when the source gives none (THEMIS convention)
-    coalesce(end_date, start_date) as drug_exposure_end_date,
-    end_date is null as end_date_imputed,
-    left(coalesce(drug, regimen), 50) as drug_source_value,
-    treatment_class,
+    coalesce(ranked.end_date, ranked.start_date) as drug_exposure_end_date,
+    ranked.end_date is null as end_date_imputed,
+    left(ranked.source_value, 50) as drug_source_value,
+    ranked.treatment_class,
     ranked.source_id,
     ranked.delivery_id,
     ranked.file_name,
     ranked.row_number
 from ranked
-inner join {{ ref('int_person') }} as person on ranked.person_key = person.person_key
+inner join {{ ref('int_omop_person') }} as person on ranked.person_key = person.person_key
 where ranked.rank_ = 1

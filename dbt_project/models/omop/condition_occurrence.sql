@@ -11,7 +11,7 @@ with conditions as (
         c.condition_source_value,
         c.condition_source_concept_id
     from {{ ref('int_condition_occurrence') }} as c
-    inner join {{ ref('int_person') }} as p on c.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on c.person_key = p.person_key
     left join {{ ref('int_source_type') }} as t on c.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = c.condition_start_date

@@ -9,7 +9,7 @@ with deaths as (
         d.cause_source_value,
         0 as cause_source_concept_id
     from {{ ref('int_death') }} as d
-    inner join {{ ref('int_person') }} as p on d.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on d.person_key = p.person_key
     left join {{ ref('int_source_type') }} as t on d.source_id = t.source_id
 )
 {{ omop_select('deaths', order_by='person_id') }}

@@ -5,7 +5,7 @@
 with facts as (
     select m.*, p.person_id
     from {{ ref('int_measurement') }} as m
-    inner join {{ ref('int_person') }} as p on m.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
 ),
 
 conditions as (

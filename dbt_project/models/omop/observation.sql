@@ -13,7 +13,7 @@ with observations as (
         o.observation_source_value,
         o.observation_source_concept_id
     from {{ ref('int_observation') }} as o
-    inner join {{ ref('int_person') }} as p on o.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on o.person_key = p.person_key
     left join {{ ref('int_source_type') }} as t on o.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = o.observation_date

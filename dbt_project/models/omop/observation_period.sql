@@ -13,6 +13,6 @@ periods as (
         s.end_date as observation_period_end_date,
         {{ type_concept('p.provider_kind') }} as period_type_concept_id
     from spans as s
-    inner join {{ ref('int_person') }} as p on s.person_key = p.person_key  -- every key has a person
+    inner join {{ ref('int_omop_person') }} as p on s.person_key = p.person_key  -- every key has a person
 )
 {{ omop_select('periods', order_by='observation_period_id') }}

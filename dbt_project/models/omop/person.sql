@@ -12,6 +12,6 @@ with persons as (
         left(person_key, 50) as person_source_value,  -- the pseudonym, never a source identifier
         gender_source_value,
         0 as gender_source_concept_id
-    from {{ ref('int_person') }}
+    from {{ ref('int_omop_person') }}
 )
 {{ omop_select('persons', order_by='person_id') }}

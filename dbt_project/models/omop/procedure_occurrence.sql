@@ -12,7 +12,7 @@ with procedures as (
         r.procedure_source_value,
         r.procedure_source_concept_id
     from {{ ref('int_procedure_occurrence') }} as r
-    inner join {{ ref('int_person') }} as p on r.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on r.person_key = p.person_key
     left join {{ ref('int_source_type') }} as t on r.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = r.procedure_date

@@ -22,7 +22,7 @@ visits as (
         case when d.is_transplant_day then 'inpatient' else 'outpatient' end as visit_source_value,
         0 as visit_source_concept_id
     from days as d
-    inner join {{ ref('int_person') }} as p on d.person_key = p.person_key
+    inner join {{ ref('int_omop_person') }} as p on d.person_key = p.person_key
     left join {{ ref('int_source_type') }} as t on d.source_id = t.source_id
 )
 {{ omop_select('visits', order_by='visit_occurrence_id') }}
