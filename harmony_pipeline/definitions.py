@@ -8,7 +8,8 @@ from harmony_pipeline import orchestration
 from harmony_pipeline.ingest import assets as ingest_assets
 from harmony_pipeline.privacy.assets import build_privacy_assets
 from harmony_pipeline.publish import assets as publish_assets
-from harmony_pipeline.transform.assets import dbt_resource, harmony_dbt_assets, mart_asset_keys
+from harmony_pipeline.transform.assets import harmony_dbt_assets, mart_asset_keys
+from harmony_pipeline.transform.project import dbt_resource
 
 privacy_assets, privacy_checks = build_privacy_assets(mart_asset_keys())
 

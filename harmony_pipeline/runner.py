@@ -95,7 +95,7 @@ def summary(settings: Settings) -> str:
 
 
 def cmd_prepare(args) -> int:
-    from harmony_pipeline.transform.assets import prepare_dbt_manifest
+    from harmony_pipeline.transform.project import prepare_dbt_manifest
 
     ensure_dagster_home()
     progress(f"dbt manifest ready: {prepare_dbt_manifest()}")

@@ -163,56 +163,48 @@ def _latest_batch(con, source_id: str) -> list[str]:
 )
 def gx_suites_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
     harmony = settings.get_settings()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    failed, evaluated, docs, batches = [], 0, {}, {}
-    for source_id in context.partition_keys:
-        con = _connect()
-        try:
-            prepare_warehouse(con)
-            deliveries = _latest_batch(con, source_id)
-            frames = {}
-            for entity in canonical.ENTITIES:
-                # The gate already judged every row (the same suites compiled to DuckDB SQL); this
-                # independent GX run re-validates a fixed, repeatable sample so it stays cheap at scale.
-                frame = con.execute(
-                    f'SELECT * FROM (SELECT * FROM raw."{entity}" WHERE source_id = ? '
-                    "AND list_contains(?, delivery_id)) "
-                    f"USING SAMPLE reservoir({GX_SAMPLE_ROWS} ROWS) REPEATABLE (42) "
-                    "ORDER BY delivery_id, file_name, row_number",
-                    [source_id, deliveries],
-                ).df()
-                if not frame.empty:
-                    frames[entity] = (canonical_frame(frame, entity), suites_for(entity, source_id))
-        finally:
-            con.close()
-        batches[source_id] = deliveries
-        if not frames:
-            continue
-        outcomes, index = gx_run.validate_with_docs(
-            frames, harmony.reports / "gx_docs" / source_id, f"{source_id}.{stamp}"
-        )
-        docs[source_id] = index
-        evaluated += sum(len(r) for r in outcomes.values())
-        failed += [
-            f"{source_id} {entity}: {o.meta.get('rule')} ({o.expectation_type} {o.kwargs.get('column', '')}): "
-            f"{len(o.unexpected_index) or o.observed}"
-            for entity, results in outcomes.items()
-            for o in results
-            if not o.success
-        ]
+    sources = list(context.partition_keys)
+    con = _connect()
+    try:
+        prepare_warehouse(con)
+        batches = {source_id: _latest_batch(con, source_id) for source_id in sources}
+        pairs = [[s, d] for s, deliveries in batches.items() for d in deliveries]
+        frames = {}
+        for entity in canonical.ENTITIES:
+            # The gate already judged every row (these suites compiled to DuckDB SQL); this independent
+            # Great Expectations run re-validates a fixed, repeatable sample so it stays cheap at scale.
+            frame = con.execute(
+                f'SELECT * FROM (SELECT * FROM raw."{entity}" WHERE list_contains(?, [source_id, delivery_id])) '
+                f"USING SAMPLE reservoir({GX_SAMPLE_ROWS} ROWS) REPEATABLE (42) "
+                "ORDER BY source_id, delivery_id, file_name, row_number",
+                [pairs],
+            ).df()
+            if not frame.empty:
+                # the canonical suite for all sources at once, plus each source's own suite if it has one
+                suites = suites_for(entity, None)
+                suites += [x for source_id in sources for x in suites_for(entity, source_id)[1:]]
+                frames[entity] = (canonical_frame(frame, entity), suites)
+    finally:
+        con.close()
+    docs_dir = harmony.reports / "gx_docs"
+    run_name = f"raw.{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    outcomes, index = gx_run.validate_with_docs(frames, docs_dir, run_name) if frames else ({}, None)
+    failed = [
+        f"{entity}: {o.meta.get('rule')} ({o.expectation_type} {o.kwargs.get('column', '')}): "
+        f"{len(o.unexpected_index) or o.observed}"
+        for entity, results in outcomes.items()
+        for o in results
+        if not o.success
+    ]
     metadata = {
         "deliveries": MetadataValue.json(batches),
-        "expectations_evaluated": evaluated,
+        "expectations_evaluated": sum(len(r) for r in outcomes.values()),
         "expectations_failed": len(failed),
         "sample_rows_per_entity": GX_SAMPLE_ROWS,
         "failures": MetadataValue.md("\n".join(f"- {f}" for f in failed) or "none"),
-        "data_docs": MetadataValue.md(
-            "\n".join(f"- [{source}]({index.as_uri()}) `{index}`" for source, index in docs.items()) or "none"
-        ),
     }
-    if len(docs) == 1:  # one source: link its site directly
-        index = next(iter(docs.values()))
-        metadata["data_docs_url"] = MetadataValue.url(index.as_uri())
+    if index is not None:
+        metadata["data_docs"] = MetadataValue.url(index.as_uri())
         metadata["data_docs_path"] = MetadataValue.path(str(index))
     return AssetCheckResult(passed=not failed, severity=AssetCheckSeverity.ERROR, metadata=metadata)
 

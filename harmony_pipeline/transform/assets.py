@@ -4,19 +4,16 @@ Every dbt model is an asset keyed [schema, model]; every dbt test is an asset ch
 test skips the models below it (dbt build semantics), so a fatal data-quality failure blocks the marts.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, RetryRequested
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from harmony_pipeline.settings import DBT_PROJECT_DIR, get_settings
+from harmony_pipeline.settings import get_settings
+from harmony_pipeline.transform.project import MANIFEST
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 RAW_ASSET_KEY = AssetKey(["landing", "raw_deliveries"])
 
 # dbt folder -> Dagster asset group (the lineage graph reads landing -> ... -> publish)
@@ -31,6 +28,10 @@ GROUP_BY_FOLDER = {
 
 
 class HarmonyDbtTranslator(DagsterDbtTranslator):
+    def __init__(self):
+        # every raw.<entity> source maps to the one ingest asset
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return RAW_ASSET_KEY  # every raw.<entity> table is written by the one ingest asset
@@ -42,17 +43,6 @@ class HarmonyDbtTranslator(DagsterDbtTranslator):
             return "omop"
         folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
         return GROUP_BY_FOLDER.get(folder, "omop")
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR))
-
-
-def prepare_dbt_manifest() -> Path:
-    """`dbt parse` so the definitions can be loaded (run by `harmony prepare` / `make setup`)."""
-    dbt = dbt_resource()
-    invocation = dbt.cli(["parse", "--quiet"], target_path=MANIFEST.parent).wait()
-    return invocation.target_path / "manifest.json"
 
 
 def dbt_environment(settings) -> None:
@@ -73,7 +63,7 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     # one target dir per home, so two homes (tests, sites) never share compiled output
     target = settings.home / "dbt_target"
     invocation = dbt.cli(["build"], context=context, target_path=target, raise_on_error=False)
-    yield from invocation.stream().fetch_row_counts()
+    yield from invocation.stream()
     if not invocation.is_successful():
         if is_lock_error(invocation.get_error()):
             # another process held the DuckDB file for a moment: try the whole build again
