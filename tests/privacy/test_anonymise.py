@@ -238,3 +238,31 @@ def test_a_person_delivered_by_two_sources_counts_once():
     sizes = class_sizes(mart, ["sex"], mart["person_hash"])
     assert sizes[mart["sex"] == "F"].unique().tolist() == [10]
     assert class_sizes(mart, ["sex"])[mart["sex"] == "F"].unique().tolist() == [20]
+
+
+def test_age_weight_keeps_age_banded_where_equal_weights_would_drop_it():
+    # a small single-country mart, as a 2000-patient demo gives: age and year cannot both stay
+    rng = np.random.default_rng(0)
+    n = 240
+    mart = pd.DataFrame(
+        {
+            "person_hash": np.arange(n),  # the dbt marts carry person_hash as BIGINT
+            "age_at_diagnosis": rng.normal(66, 13, n).round(1),
+            "sex": rng.choice(["M", "F"], n),
+            "country": "DE",
+            "diagnosis_year": rng.integers(2007, 2025, n),
+            "disease_subtype": "AML",
+        }
+    )
+    weighted = anonymise_mart("mart_aml", mart).report
+    equal = anonymise_mart("mart_aml", mart, MartConfig(disease="AML", weights={})).report
+    assert (
+        weighted["qi_weights"]["age_at_diagnosis"] == 2.0 and equal["qi_weights"]["age_at_diagnosis"] == 1.0
+    )
+    assert weighted["generalisation"]["age_at_diagnosis"]["name"] == "20-year band"
+    assert equal["generalisation"]["age_at_diagnosis"]["name"] == "suppressed"
+    for report in (weighted, equal):
+        assert report["k"] >= 11 and report["suppressed_share"] <= 0.05
+        # constant columns cost nothing, so they stay as delivered
+        assert report["generalisation"]["country"]["level"] == 0
+        assert report["generalisation"]["disease_subtype"]["level"] == 0
