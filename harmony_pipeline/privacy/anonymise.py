@@ -11,10 +11,13 @@ For each published patient-level mart:
      sex      exact -> suppressed
      subtype  exact -> disease
 2. The least generalisation is searched over the lattice of levels (as ARX does): the node with
-   the smallest information loss (weighted; age counts double) whose records in equivalence classes smaller than k fit the
+   the smallest information loss (per QI, the share of its log-cardinality a level removes;
+   weighted, age counts double) whose records in equivalence classes smaller than k fit the
    suppression budget (default 5% of records); those records are then suppressed (removed). k is
-   `settings.min_cell` (11), so the maximum prosecutor risk is <= 1/11. The search runs on the
-   distinct QI combinations with their counts, so it is cheap however many rows the mart has.
+   `settings.min_cell` (11), so the maximum prosecutor risk is <= 1/11. Classes count distinct
+   persons (a patient delivered by two sources is one person). The search runs on the distinct
+   QI combinations with their counts, so it is cheap however many rows the mart has.
+   Published QI columns keep their names and become text ("60-79", "2015-2019", "*").
 3. Direct lineage keys (person_hash, patient_key, person_id, ...) and calendar dates (shifted
    but still quasi-identifying, and finer than the generalised diagnosis year) are dropped; a
    release-local row id (a salted permutation, unlinkable across releases) is added.
@@ -470,8 +473,12 @@ def release_row_ids(frame: pd.DataFrame) -> np.ndarray:
     The same input gives the same ids (deterministic); a changed input reshuffles them all, so
     ids cannot link rows across releases, and the order carries nothing of the source order.
     """
-    row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    salt = hashlib.sha256(np.sort(row_hashes).tobytes()).hexdigest()[:16]
+    try:
+        row_hashes = pd.util.hash_pandas_object(frame, index=False)
+    except TypeError:  # unhashable cells (DuckDB LIST/STRUCT columns arrive as arrays/dicts)
+        frame = frame.astype(str)
+        row_hashes = pd.util.hash_pandas_object(frame, index=False)
+    salt = hashlib.sha256(np.sort(row_hashes.to_numpy(dtype=np.uint64)).tobytes()).hexdigest()[:16]
     keyed = pd.util.hash_pandas_object(frame, index=False, hash_key=salt).to_numpy(dtype=np.uint64)
     order = np.argsort(keyed, kind="stable")
     ids = np.empty(len(frame), dtype=np.int64)
