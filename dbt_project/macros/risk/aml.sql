@@ -24,7 +24,7 @@
         when {{ g.npm1 }} and {{ g.flt3_itd }} = false then 'Favorable'
         when {{ g.npm1 }} and {{ g.flt3_itd }} then 'Intermediate'
         when {{ g.cebpa_bzip }} and not coalesce({{ g.npm1 }}, false) then 'Favorable'
-        when {{ g.mds_genes }} and {{ g.npm1 }} = false then 'Adverse'
+        when {{ g.mds_genes }} and {{ g.npm1 }} = false and {{ g.cebpa_bzip }} = false then 'Adverse'
         when {{ g.npm1 }} = false and {{ g.cebpa_bzip }} = false and {{ g.mds_genes }} = false
             and {{ g.flt3_itd }} is not null then 'Intermediate'
     end

@@ -1,6 +1,6 @@
 -- Gene mutation status per source patient: TRUE mutated, FALSE tested wild type, NULL not tested.
 -- Variant-specific flags: FLT3-ITD (with the highest allelic ratio), FLT3-TKD, KMT2A-PTD, CEBPA bZIP.
--- A FLT3 test without an ITD row counts as ITD-negative; an IGHV row gives the CLL IGHV status
+-- An IGHV row gives the CLL IGHV status
 -- (IGHV 'mutated' = < 98% germline identity, CLL-IPI, Lancet Oncol 2016).
 -- TP53 mutations are counted as distinct variants (IPSS-M TP53multi: two or more mutations).
 {% set genes = ['TP53', 'FLT3', 'NPM1', 'CEBPA', 'KMT2A', 'SF3B1', 'RUNX1', 'NRAS', 'ETV6', 'IDH2', 'CBL',
@@ -32,26 +32,22 @@ select
     patient_key,
     {% for gene in genes %}bool_or(is_mutated) filter (where gene = '{{ gene }}') as {{ gene | lower }}_mut,
     {% endfor %}
-    -- FLT3: ITD and TKD separately; tested FLT3 without an ITD call is ITD negative
+    -- Variant-level markers: TRUE when a row names the variant as mutated; FALSE when the variant (or the
+    -- whole gene) was reported wild type and no row says mutated; NULL when the gene is only reported
+    -- mutated without saying which variant (a FLT3 mutation may be a TKD, a KMT2A one need not be a PTD,
+    -- a CEBPA one need not be bZIP): not decidable, so not guessed.
+    {% for name, gene, pattern in [('flt3_itd', 'FLT3', '%ITD%'), ('flt3_tkd', 'FLT3', '%TKD%'),
+                                   ('kmt2a_ptd', 'KMT2A', '%PTD%'), ('cebpa_bzip', 'CEBPA', '%BZIP%')] %}
     case
-        when bool_or(is_mutated and variant like '%ITD%') filter (where gene = 'FLT3') then true
-        when count(*) filter (where gene = 'FLT3') > 0 then false
-    end as flt3_itd,
+        when bool_or(is_mutated and (variant like '{{ pattern }}'
+            {%- if name == 'cebpa_bzip' %} or variant like '%BIALLELIC%'{% endif %})) filter (where gene = '{{ gene }}')
+            then true
+        when bool_or(not is_mutated and variant like '{{ pattern }}') filter (where gene = '{{ gene }}') then false
+        when count(*) filter (where gene = '{{ gene }}') > 0
+            and not bool_or(is_mutated and variant = '') filter (where gene = '{{ gene }}') then false
+    end as {{ name }},
+    {% endfor %}
     max(allelic_ratio) filter (where gene = 'FLT3' and is_mutated and variant like '%ITD%') as flt3_itd_ratio,
-    case
-        when bool_or(is_mutated and variant like '%TKD%') filter (where gene = 'FLT3') then true
-        when count(*) filter (where gene = 'FLT3') > 0 then false
-    end as flt3_tkd,
-    case
-        when bool_or(is_mutated and variant like '%PTD%') filter (where gene = 'KMT2A') then true
-        when count(*) filter (where gene = 'KMT2A') > 0 then false
-    end as kmt2a_ptd,
-    case
-        when bool_or(is_mutated and (variant like '%BZIP%' or variant like '%BIALLELIC%')) filter (
-            where gene = 'CEBPA'
-        ) then true
-        when count(*) filter (where gene = 'CEBPA') > 0 then false
-    end as cebpa_bzip,
     count(distinct variant) filter (where gene = 'TP53' and is_mutated) as tp53_n_mutations_raw,
     count(*) filter (where gene = 'TP53') > 0 as tp53_tested,
     max(vaf) filter (where gene = 'TP53' and is_mutated) as tp53_max_vaf
