@@ -36,6 +36,9 @@ def run_pipeline(settings: Settings | None = None) -> bool:
     """
     from dagster import DagsterInstance
 
+    from harmony_pipeline.transform.project import ensure_dbt_manifest
+
+    ensure_dbt_manifest()  # before the definitions load: they are built from the manifest
     from harmony_pipeline.contracts import load_contracts
     from harmony_pipeline.definitions import defs
     from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
