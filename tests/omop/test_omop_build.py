@@ -245,7 +245,7 @@ def test_person_without_year_of_birth_is_listed_not_silently_dropped(warehouse):
     ]
     listed = query(
         warehouse,
-        "select source_id, entity, records from ops.omop_excluded_persons where person_key = ?",
+        "select source_id, entity, records from ops.omop_excluded_records where person_key = ?",
         PK_D,
     )
     assert listed == [("trial_aml", "mutation", 1)]

@@ -1,8 +1,10 @@
 -- Every measurement fact in one shape: labs, cytogenetics (karyotype, FISH, molecular), mutations
 -- (VAF in value_as_number, FLT3-ITD allelic ratio as its own row), staging and performance status,
 -- and response assessments. Modifiers of the diagnosis (is_disease_modifier) are linked to the
--- condition in omop.measurement. Undated facts take the person's first diagnosis date (baseline
--- values of trial exports). Duplicates of one fact across deliveries/sources are kept once.
+-- condition in omop.measurement. Undated facts take the person's baseline date (diagnosis, else
+-- registration, else first treatment: baseline values of trial exports); facts still undated stay
+-- here and are listed in ops.omop_excluded_records, as the CDM requires a date. Duplicates of one
+-- fact across deliveries or sources are kept once.
 with stcm as (
     select source_vocabulary_id, source_code, source_concept_id, target_concept_id
     from {{ ref('vocab_source_to_concept_map') }}
@@ -163,7 +165,7 @@ select
     ranked.person_key,
     ranked.fact_kind,
     ranked.fact_key,
-    coalesce(ranked.fact_date, person.first_diagnosis_date) as measurement_date,
+    coalesce(ranked.fact_date, person.baseline_date) as measurement_date,
     ranked.fact_date is null as date_imputed,
     ranked.measurement_concept_id,
     ranked.measurement_source_concept_id,

@@ -19,7 +19,7 @@ facts as (
     select
         c.person_key, c.source_id, c.delivery_id, c.file_name, c.row_number,
         'cytogenetic_category' as fact_kind,
-        coalesce(c.test_date, p.first_diagnosis_date) as observation_date,
+        coalesce(c.test_date, p.baseline_date) as observation_date,
         c.category as value_as_string
     from {{ ref('stg_cytogenetics') }} as c
     left join {{ ref('int_person') }} as p on c.person_key = p.person_key

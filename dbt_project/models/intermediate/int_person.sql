@@ -33,6 +33,7 @@ demographics as (
         min(birth_year) as birth_year,
         min(age_at_diagnosis) as age_at_diagnosis,
         min(provider_kind) as provider_kind,
+        min(index_date) as first_index_date,
         string_agg(distinct source_id, ',' order by source_id) as source_ids,
         count(distinct source_id) as n_sources
     from {{ ref('stg_patient') }}
@@ -42,6 +43,12 @@ demographics as (
 first_diagnosis as (
     select person_key, min(diagnosis_date) as first_diagnosis_date
     from {{ ref('stg_diagnosis') }}
+    group by person_key
+),
+
+first_treatment as (
+    select person_key, min(start_date) as first_treatment_date
+    from {{ ref('stg_treatment') }}
     group by person_key
 ),
 
@@ -67,6 +74,10 @@ select
     day(demographics.birth_date) as day_of_birth,
     demographics.birth_date,
     first_diagnosis.first_diagnosis_date,
+    -- the date an undated baseline fact is placed at: diagnosis, else registration, else first treatment
+    coalesce(
+        first_diagnosis.first_diagnosis_date, demographics.first_index_date, first_treatment.first_treatment_date
+    ) as baseline_date,
     demographics.provider_kind,
     coalesce(demographics.source_ids, '') as source_ids,
     coalesce(demographics.n_sources, 0) as n_sources
@@ -75,3 +86,4 @@ left join sex_ranked on keys.person_key = sex_ranked.person_key and sex_ranked.r
 left join sex_map on sex_ranked.sex = sex_map.source_code
 left join demographics on keys.person_key = demographics.person_key
 left join first_diagnosis on keys.person_key = first_diagnosis.person_key
+left join first_treatment on keys.person_key = first_treatment.person_key

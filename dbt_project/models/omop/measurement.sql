@@ -6,6 +6,7 @@ with facts as (
     select m.*, p.person_id
     from {{ ref('int_measurement') }} as m
     inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
+    where m.measurement_date is not null  -- required by the CDM; the rest is in ops.omop_excluded_records
 ),
 
 conditions as (

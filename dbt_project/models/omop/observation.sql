@@ -17,5 +17,6 @@ with observations as (
     left join {{ ref('int_source_type') }} as t on o.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = o.observation_date
+    where o.observation_date is not null  -- required by the CDM; the rest is in ops.omop_excluded_records
 )
 {{ omop_select('observations', order_by='observation_id') }}
