@@ -6,19 +6,15 @@ dates written here; nothing is copied from the output of the code under test.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from marts_dbt_runner import run_dbt
 
 from harmony_pipeline import canonical
 
-ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = ROOT / "dbt_project"
 MONTH = 30.4375  # days per month used by the endpoints
 
 
@@ -217,15 +213,6 @@ def cohort() -> Rows:
         provider_kind="registry",
     )
     return r
-
-
-def run_dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HARMONY_WAREHOUSE": str(warehouse), "HARMONY_HOME": str(work / "home")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
-    return subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
