@@ -209,18 +209,27 @@ def test_dq_results_cover_the_required_checks_and_pass_fatal_ones(warehouse):
     assert svc == [(1, 7)]  # 5 named drugs + the 2 ingredients of Rd; wonderzumab unmapped
 
 
-def test_a_fatal_failure_fails_the_dq_gate(warehouse, tmp_path):
+def test_checks_catch_broken_rows_and_a_fatal_failure_fails_the_dq_gate(warehouse, tmp_path):
     broken = tmp_path / "broken.duckdb"
     shutil.copy(warehouse, broken)
     con = duckdb.connect(str(broken))
     con.execute("insert into omop.person select * from omop.person limit 1")  # duplicate primary key
+    # a drug concept as a condition (wrong domain) and a measurement dated before birth
+    con.execute(
+        "update omop.condition_occurrence set condition_concept_id = 19026972 where condition_source_value = 'C90.0'"
+    )
+    con.execute(
+        "update omop.measurement set measurement_date = date '1900-01-01' where measurement_source_value = 'b2m'"
+    )
     con.close()
-    assert not run_dbt(broken, tmp_path, "build", "--select", "dq_results")
+    assert not run_dbt(broken, tmp_path, "build", "--select", "dq_results")  # the fatal-check test fails
     failed = query(
         broken,
-        "select check_name, \"table\", field from ops.dq_results where severity = 'fatal' and not passed",
+        'select check_name, "table", field, severity, violated_rows from ops.dq_results where not passed',
     )
-    assert ("isPrimaryKey", "person", "person_id") in failed
+    assert ("isPrimaryKey", "person", "person_id", "fatal", 2) in failed
+    assert ("fkDomain", "condition_occurrence", "condition_concept_id", "convention", 1) in failed
+    assert ("plausibleAfterBirth", "measurement", "measurement_date", "characterization", 1) in failed
 
 
 def test_mapping_coverage_reports_unmapped_values_per_source(warehouse):

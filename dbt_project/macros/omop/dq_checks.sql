@@ -106,8 +106,14 @@
             '(select count(*) from ' ~ ref(table) ~ ')', f['is_foreign_key_threshold'])) -%}
     {%- endif -%}
     {%- if f['is_foreign_key'] and f['fk_domain'] -%}
+        {#- CDM etlConventions of episode_object_concept_id: a 'Disease Episode' has a Condition object
+            (DQD's fkDomain lists only the Procedure/Regimen of treatment episodes). -#}
+        {%- set exception = '' -%}
+        {%- if table == 'episode' and f['field_name'] == 'episode_object_concept_id' -%}
+            {%- set exception = " and not (c.domain_id = 'Condition' and t.episode_concept_id in (select concept_id from " ~ ref('concept') ~ " where concept_class_id = 'Disease Episode'))" -%}
+        {%- endif -%}
         {%- do parts.append(dq_check_row('fkDomain', table, f['field_name'],
-            '(select count(*) from ' ~ ref(table) ~ ' as t join ' ~ ref('concept') ~ ' as c on c.concept_id = t.' ~ col ~ ' where c.concept_id <> 0 and c.domain_id not in (' ~ dq_quoted_list(f['fk_domain']) ~ '))',
+            '(select count(*) from ' ~ ref(table) ~ ' as t join ' ~ ref('concept') ~ ' as c on c.concept_id = t.' ~ col ~ ' where c.concept_id <> 0 and c.domain_id not in (' ~ dq_quoted_list(f['fk_domain']) ~ ')' ~ exception ~ ')',
             '(select count(*) from ' ~ ref(table) ~ ')', f['fk_domain_threshold'])) -%}
     {%- endif -%}
     {%- if f['is_standard_valid_concept'] -%}
