@@ -115,6 +115,25 @@ person_completeness as (
     {%- endif %}
 ),
 
+-- measureObservationPeriodOverlap (DQD table check, fatal): persons with overlapping or back-to-back
+-- observation periods.
+period_overlap as (
+    select
+        'measureObservationPeriodOverlap' as check_name, 'observation_period' as table_name,
+        cast(null as varchar) as field_name, cast(null as integer) as concept_id,
+        (
+            select count(distinct a.person_id)
+            from {{ ref('observation_period') }} as a
+            inner join {{ ref('observation_period') }} as b
+                on a.person_id = b.person_id
+                and a.observation_period_id <> b.observation_period_id
+                and b.observation_period_start_date between a.observation_period_start_date
+                    and a.observation_period_end_date + 1
+        ) as violated_rows,
+        (select count(distinct person_id) from {{ ref('observation_period') }}) as denominator_rows,
+        cast(0 as double) as threshold_pct
+),
+
 -- Field-level data checks, one scan per table.
 field_scans as (
     {%- set by_table = fields | groupby('table_name') %}
@@ -178,6 +197,7 @@ all_checks as (
     select * from cdm_table
     union all select * from cdm_field
     union all select * from person_completeness
+    union all select * from period_overlap
     union all select * from field_scans
     union all select * from key_checks
     union all select * from concept_level
