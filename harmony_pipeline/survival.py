@@ -145,6 +145,14 @@ def km_table(frame: pd.DataFrame, time_col: str, event_col: str, group_col: str)
     return pd.DataFrame(rows)
 
 
+def one_record_per_person(mart: pd.DataFrame) -> pd.DataFrame:
+    """The mart's index records (outcomes.patient_disease.is_index_record): a person reported by two
+    sources is counted once in survival statistics."""
+    if "is_index_record" not in mart.columns:
+        return mart
+    return mart[mart["is_index_record"].fillna(False).astype(bool)]
+
+
 def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     frame = frame.reindex(columns=list(columns))
     return frame.astype(columns)
@@ -153,6 +161,7 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 def km_for_mart(mart: pd.DataFrame, disease: str) -> pd.DataFrame:
     """The Kaplan-Meier mart of one disease: every endpoint x classification of KM_SPECS[disease]."""
     spec = KM_SPECS[disease]
+    mart = one_record_per_person(mart)
     parts = []
     for endpoint, time_col, event_col in spec["endpoints"]:
         for label, group_col in spec["groups"]:
@@ -200,7 +209,9 @@ def mm_pfs_by_treatment(mart: pd.DataFrame) -> pd.DataFrame:
     """PFS by first-line treatment class within each R-ISS stage: one row per (stage, class) with size,
     events, median PFS and 95% CI, 3- and 5-year PFS, and the log-rank p across classes within the stage."""
     columns = {"riss_stage": "string", "treatment_class": "string", **SUMMARY_COLUMNS, "logrank_p": "float64"}
-    data = mart.dropna(subset=["riss_stage", "first_line_class", "pfs_months", "pfs_event"])
+    data = one_record_per_person(mart).dropna(
+        subset=["riss_stage", "first_line_class", "pfs_months", "pfs_event"]
+    )
     rows = []
     for stage, within in sorted(data.groupby("riss_stage"), key=lambda item: str(item[0])):
         p_value = logrank_p(within["pfs_months"], within["pfs_event"], within["first_line_class"])
@@ -230,7 +241,7 @@ def all_paediatric_vs_adult(mart: pd.DataFrame) -> pd.DataFrame:
     for endpoint in ("os", "efs"):
         columns |= {f"{endpoint}_{k}": v for k, v in SUMMARY_COLUMNS.items() if k != "n_patients"}
         columns[f"{endpoint}_logrank_p"] = "float64"
-    data = mart.dropna(subset=["age_at_diagnosis"]).copy()
+    data = one_record_per_person(mart).dropna(subset=["age_at_diagnosis"]).copy()
     data["age_group"] = np.where(data["age_at_diagnosis"] < 18, "paediatric", "adult")
     p_values = {}
     for endpoint in ("os", "efs"):
@@ -367,7 +378,7 @@ def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> 
         for disease, spec in KM_SPECS.items():
             if f"mart_{disease}" not in existing:
                 continue
-            mart = con.execute(f"select * from marts.mart_{disease}").df()
+            mart = one_record_per_person(con.execute(f"select * from marts.mart_{disease}").df())
             for endpoint, time_col, event_col in spec["endpoints"]:
                 for label, group_col in spec["groups"]:
                     data = mart[[time_col, event_col, group_col]].dropna()

@@ -37,12 +37,11 @@ class Rows:
         row.update(values)
         table.append(row)
 
-    def patient(
-        self, pid, disease, diagnosis, age, sex="M", kind="registry", index_date=None, subtype=None, **kw
-    ):
-        self.add("patient", pid, sex=sex, age_at_diagnosis=age, country="DE", provider_kind=kind,
-                 index_date=index_date, **kw)  # fmt: skip
-        self.add("diagnosis", pid, disease=disease, diagnosis_date=diagnosis, subtype=subtype)
+    def patient(self, pid, disease, diagnosis, age, sex="M", kind="registry", index_date=None, subtype=None,
+                source="src_a"):  # fmt: skip
+        self.add("patient", pid, source, sex=sex, age_at_diagnosis=age, country="DE", provider_kind=kind,
+                 index_date=index_date)  # fmt: skip
+        self.add("diagnosis", pid, source, disease=disease, diagnosis_date=diagnosis, subtype=subtype)
 
     def labs(self, pid, when, **labs):
         for lab, value in labs.items():
@@ -177,6 +176,9 @@ def cohort() -> Rows:
     r.fish("cll1", **{"del(17p)": False})
     r.add("staging", "cll1", system="binet", value="B", assessment_date=d(2019, 1, 1))
     r.follow_up("cll1", d(2022, 1, 1))
+    # the same person reported again by a second registry, diagnosed later there: not the index record
+    r.patient("cll1", "CLL", d(2019, 3, 1), 70.0, source="src_b")
+    r.add("follow_up", "cll1", "src_b", last_contact_date=d(2021, 1, 1), vital_status="alive")
     # --- NHL ------------------------------------------------------------------------------------------
     # nhl1 DLBCL: age 65, LDH ratio 2, ECOG 2, stage IV, 2 extranodal sites incl. bone marrow ->
     # IPI 5 High; NCCN-IPI 2 + 1 + 1 + 1 + 1 = 6 High.
@@ -234,10 +236,10 @@ def one(warehouse: Path, sql: str):
 
 
 def mart_row(warehouse: Path, mart: str, pid: str, columns: str) -> tuple:
-    """A mart row found through its person_hash (computed by staging from the person_key)."""
+    """The src_a mart row found through its person_hash (computed by staging from the person_key)."""
     return one(
         warehouse,
-        f"select {columns} from marts.{mart} where person_hash = "
+        f"select {columns} from marts.{mart} where source_id = 'src_a' and person_hash = "
         f"(select any_value(person_hash) from staging.stg_patient where person_key = 'person:{pid}')",
     )
 
@@ -360,6 +362,17 @@ def test_marts_have_one_row_per_patient_and_the_quasi_identifiers(warehouse):
             assert "patient_key" not in columns and "person_key" not in columns
     finally:
         con.close()
+
+
+def test_a_person_reported_by_two_sources_is_counted_once(warehouse):
+    rows = (
+        duckdb.connect(str(warehouse), read_only=True)
+        .execute("select source_id, is_index_record, cll_ipi_group from marts.mart_cll order by source_id")
+        .fetchall()
+    )
+    # src_b has no risk inputs for the person: its record stays undecided, never copied from src_a
+    assert rows == [("src_a", True, "High"), ("src_b", False, None)]
+    assert one(warehouse, "select max(n_patients) from marts.km_cll where endpoint = 'OS'") == (1,)
 
 
 def test_aggregate_marts(warehouse):

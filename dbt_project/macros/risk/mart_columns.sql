@@ -10,7 +10,8 @@
     f.country,
     f.diagnosis_year,
     f.disease_subtype,
-    f.provider_kind
+    f.provider_kind,
+    f.is_index_record
 {%- endmacro %}
 
 {% macro mart_treatment_columns() -%}

@@ -4,6 +4,9 @@
 -- Origin of time-to-event endpoints (clinical_rules.md, harmonised endpoints): trials count from
 -- registration/randomisation (patient.index_date), registries, hospitals and study groups from diagnosis;
 -- a trial row without index_date falls back to diagnosis and says so in origin_kind.
+-- is_index_record: one record per person and disease when several sources report the same person (e.g. a
+-- transplant registry and the treating study group): trial, then study group, hospital, registry; then the
+-- earliest diagnosis and the source id. Survival statistics count each person once through it.
 with patient as (
     select *
     from {{ ref('stg_patient') }}
@@ -37,6 +40,14 @@ select
     case when p.provider_kind = 'trial' and p.index_date is not null then p.index_date else d.diagnosis_date end
         as origin_date,
     case when p.provider_kind = 'trial' and p.index_date is not null then 'index_date' else 'diagnosis_date' end
-        as origin_kind
+        as origin_kind,
+    row_number() over (
+        partition by d.person_hash, d.disease
+        order by
+            case p.provider_kind when 'trial' then 1 when 'study_group' then 2 when 'hospital' then 3 else 4 end,
+            d.diagnosis_date,
+            d.source_id,
+            d.patient_key
+    ) = 1 as is_index_record
 from diagnosis as d
 left join patient as p on d.patient_key = p.patient_key
