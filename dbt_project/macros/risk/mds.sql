@@ -62,8 +62,9 @@
     scenario: 'mean' (missing value -> its mean, the reported score), 'best' or 'worst' (genes 0/1,
     SF3B1_alpha 1/0). Clinical inputs and cytogenetic points are required (NULL otherwise).
     Binary inputs are booleans (NULL = not tested). nres2_mutated / nres2_missing: how many of the 15
-    residual genes are mutated / untested; in the mean scenario each untested residual gene contributes
-    its share of the published mean (0.388 / 15) - an approximation of the reference's per-gene means. -#}
+    residual genes are mutated / untested. nRes2 with untested genes as in the authors' reference
+    implementation (ipssm, papaemmelab): best min(Ns, 2); worst min(Ns + M, 2); mean
+    min(Ns, 2) + max((2 - Ns) / 2 * M / 15 * 0.388, 0), with Ns mutated and M untested. -#}
 
 {% macro ipssm_score(scenario, hb, plt, bm_blasts, cyto_points, genes, sf3b1_alpha, nres2_mutated, nres2_missing) -%}
     {%- set gene_terms = [
@@ -85,11 +86,13 @@
         {% endfor -%}
         + -0.0794 * (coalesce(cast({{ sf3b1_alpha }} as double),
             {{ 0.186 if scenario == 'mean' else (1 if scenario == 'best' else 0) }}) - 0.186)
-        + 0.231 * (least(
-            {{ nres2_mutated }}
-            {%- if scenario == 'mean' %} + {{ nres2_missing }} * 0.388 / 15
-            {%- elif scenario == 'worst' %} + {{ nres2_missing }}{% endif %}, 2) - 0.388)
-    ) / ln(2), 2)
+        + 0.231 * (
+            {%- if scenario == 'mean' %}
+            least({{ nres2_mutated }}, 2)
+                + greatest((2 - {{ nres2_mutated }}) / 2 * {{ nres2_missing }} / 15 * 0.388, 0)
+            {%- elif scenario == 'worst' %} least({{ nres2_mutated }} + {{ nres2_missing }}, 2)
+            {%- else %} least({{ nres2_mutated }}, 2){% endif %} - 0.388)
+    ) / ln(2), 2) + 0.0  -- + 0.0 turns a rounded -0.0 into 0.0
     end
 {%- endmacro %}
 
