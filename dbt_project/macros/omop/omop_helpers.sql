@@ -1,7 +1,17 @@
-{# A deterministic OMOP id within int32: the rank of a hash of the natural key (the key itself breaks
-   ties). The same inputs give the same ids in every run (docs/architecture.md, "Ids"). #}
+{# A deterministic OMOP id within int32: the rank of a hash of the natural key. The same inputs give
+   the same ids in every run (docs/architecture.md, "Ids"). Natural keys are unique in every model. #}
 {% macro omop_id(key_expr) -%}
+    {{ return(adapter.dispatch('omop_id', 'harmony')(key_expr)) }}
+{%- endmacro %}
+
+{% macro default__omop_id(key_expr) -%}
     cast(row_number() over (order by md5(cast({{ key_expr }} as varchar)), cast({{ key_expr }} as varchar)) as integer)
+{%- endmacro %}
+
+{# DuckDB: sort on the 128-bit md5 as a number (a string sort of millions of hashes costs 2-3x more);
+   two distinct keys sharing an md5 are not a practical concern. #}
+{% macro duckdb__omop_id(key_expr) -%}
+    cast(row_number() over (order by md5_number(cast({{ key_expr }} as varchar))) as integer)
 {%- endmacro %}
 
 {# An empty table with exactly the columns and types of the model's yml (the CDM specification). #}

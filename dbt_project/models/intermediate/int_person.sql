@@ -2,16 +2,19 @@
 -- Persons are collected from every entity, so a fact never loses its person even if the patient row
 -- of its source was quarantined. person_id = rank of the person's hash (deterministic, int32).
 with keys as (
-    select person_key, person_hash from {{ ref('stg_patient') }}
-    union select person_key, person_hash from {{ ref('stg_diagnosis') }}
-    union select person_key, person_hash from {{ ref('stg_lab_result') }}
-    union select person_key, person_hash from {{ ref('stg_cytogenetics') }}
-    union select person_key, person_hash from {{ ref('stg_mutation') }}
-    union select person_key, person_hash from {{ ref('stg_treatment') }}
-    union select person_key, person_hash from {{ ref('stg_response') }}
-    union select person_key, person_hash from {{ ref('stg_transplant') }}
-    union select person_key, person_hash from {{ ref('stg_staging') }}
-    union select person_key, person_hash from {{ ref('stg_follow_up') }}
+    select person_key, {{ harmony_id('person_key') }} as person_hash
+    from (
+        select person_key from {{ ref('stg_patient') }}
+        union select person_key from {{ ref('stg_diagnosis') }}
+        union select person_key from {{ ref('stg_lab_result') }}
+        union select person_key from {{ ref('stg_cytogenetics') }}
+        union select person_key from {{ ref('stg_mutation') }}
+        union select person_key from {{ ref('stg_treatment') }}
+        union select person_key from {{ ref('stg_response') }}
+        union select person_key from {{ ref('stg_transplant') }}
+        union select person_key from {{ ref('stg_staging') }}
+        union select person_key from {{ ref('stg_follow_up') }}
+    ) as all_keys
 ),
 
 -- The sex of a person: a known sex wins over 'U'; among known ones, the first source in id order.

@@ -3,39 +3,54 @@
 -- diagnosis on or before the measurement, else the earliest) and meas_event_field_concept_id =
 -- 1147127 (condition_occurrence.condition_occurrence_id, verified).
 with facts as (
-    select m.*, p.person_id
+    select
+        m.*,
+        p.person_id,
+        {{ omop_id("m.person_key || '|' || m.fact_kind || '|' || m.fact_key") }} as measurement_id
     from {{ ref('int_measurement') }} as m
     inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
     where m.measurement_date is not null  -- required by the CDM; the rest is in ops.omop_excluded_records
 ),
 
 conditions as (
-    select person_id, condition_occurrence_id, condition_start_date
+    select
+        person_id,
+        condition_occurrence_id,
+        condition_start_date,
+        count(*) over (partition by person_id) as n_conditions
     from {{ ref('condition_occurrence') }}
 ),
 
+-- Most persons have one diagnosis: link directly; otherwise rank the person's diagnoses.
 diagnosis_link as (
-    select
-        f.person_key,
-        f.fact_kind,
-        f.fact_key,
-        c.condition_occurrence_id,
-        row_number() over (
-            partition by f.person_key, f.fact_kind, f.fact_key
-            order by
-                case when c.condition_start_date <= f.measurement_date then 0 else 1 end,
-                case when c.condition_start_date <= f.measurement_date then -epoch(c.condition_start_date)
-                     else epoch(c.condition_start_date) end,
-                c.condition_occurrence_id
-        ) as rank_
+    select f.measurement_id, c.condition_occurrence_id
     from facts as f
-    inner join conditions as c on c.person_id = f.person_id
+    inner join conditions as c on c.person_id = f.person_id and c.n_conditions = 1
     where f.is_disease_modifier
+    union all
+    select measurement_id, condition_occurrence_id
+    from (
+        select
+            f.measurement_id,
+            c.condition_occurrence_id,
+            row_number() over (
+                partition by f.measurement_id
+                order by
+                    case when c.condition_start_date <= f.measurement_date then 0 else 1 end,
+                    case when c.condition_start_date <= f.measurement_date then -epoch(c.condition_start_date)
+                         else epoch(c.condition_start_date) end,
+                    c.condition_occurrence_id
+            ) as rank_
+        from facts as f
+        inner join conditions as c on c.person_id = f.person_id and c.n_conditions > 1
+        where f.is_disease_modifier
+    ) as ranked
+    where rank_ = 1
 ),
 
 measurements as (
     select
-        {{ omop_id("f.person_key || '|' || f.fact_kind || '|' || f.fact_key") }} as measurement_id,
+        f.measurement_id,
         f.person_id,
         f.measurement_concept_id,
         f.measurement_date,
@@ -52,8 +67,7 @@ measurements as (
         l.condition_occurrence_id as measurement_event_id,
         case when l.condition_occurrence_id is not null then 1147127 end as meas_event_field_concept_id
     from facts as f
-    left join diagnosis_link as l
-        on l.person_key = f.person_key and l.fact_kind = f.fact_kind and l.fact_key = f.fact_key and l.rank_ = 1
+    left join diagnosis_link as l on l.measurement_id = f.measurement_id
     left join {{ ref('int_source_type') }} as t on f.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = f.person_id and v.visit_start_date = f.measurement_date
