@@ -46,14 +46,16 @@
 {% set fields = dq_spec_rows(ref('cdm_field_spec'), 'not dqd_excluded order by table_name, ordinal') %}
 {% set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') %}
 
+-- one birth date per person even if person itself is broken (a duplicated person must not double rows)
 with dq_birth as (
     select
         person_id,
-        coalesce(
+        min(coalesce(
             cast(birth_datetime as date),
             make_date(year_of_birth, coalesce(month_of_birth, 1), coalesce(day_of_birth, 1))
-        ) as birth_date
+        )) as birth_date
     from {{ ref('person') }}
+    group by person_id
 ),
 
 dq_death as (
