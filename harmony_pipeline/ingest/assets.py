@@ -179,11 +179,16 @@ def gx_suites_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
                 "ORDER BY source_id, delivery_id, file_name, row_number",
                 [pairs],
             ).df()
-            if not frame.empty:
-                # the canonical suite for all sources at once, plus each source's own suite if it has one
-                suites = suites_for(entity, None)
-                suites += [x for source_id in sources for x in suites_for(entity, source_id)[1:]]
-                frames[entity] = (canonical_frame(frame, entity), suites)
+            if frame.empty:
+                continue
+            frame = canonical_frame(frame, entity)
+            # the canonical suite over all sources at once; a source's own suite over its rows only
+            frames[entity] = (frame, suites_for(entity, None))
+            for source_id in sources:
+                own = suites_for(entity, source_id)[1:]
+                rows = frame[frame["source_id"] == source_id]
+                if own and not rows.empty:
+                    frames[f"{entity}.{source_id}"] = (rows.reset_index(drop=True), own)
     finally:
         con.close()
     docs_dir = harmony.reports / "gx_docs"
