@@ -7,6 +7,9 @@
 -- is_index_record: one record per person and disease when several sources report the same person (e.g. a
 -- transplant registry and the treating study group): trial, then study group, hospital, registry; then the
 -- earliest diagnosis and the source id. Survival statistics count each person once through it.
+-- Built after the OMOP data-quality checks: when a fatal check fails (a test on dq_results), dbt skips
+-- this model and so every outcome and mart below it.
+-- depends_on: {{ ref('dq_results') }}
 with patient as (
     select *
     from {{ ref('stg_patient') }}
