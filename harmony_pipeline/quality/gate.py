@@ -217,7 +217,8 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
     con.execute("INSERT INTO v " + " UNION ALL ".join(queries))
 
     rejects = _reader_rejects(read, source_id)
-    _check_batch_share(con, rejects, source_id, settings.quarantine_batch_threshold)
+    file_rows = getattr(read, "rows_read", None) or {}
+    _check_batch_share(con, rejects, source_id, settings.quarantine_batch_threshold, file_rows)
 
     passed, parts, rows_read, rows_quarantined = {}, [], {}, {}
     for name in canonical.ENTITIES:
@@ -278,8 +279,25 @@ def _count_rejects(rejects: pd.DataFrame) -> dict[str, int]:
     return reject_row_keys(rejects).groupby("entity").size().astype(int).to_dict()
 
 
-def _check_batch_share(con, rejects: pd.DataFrame, source_id, threshold: float) -> None:
-    """Reject the delivery when, in any file, the share of failing rows exceeds the threshold."""
+def _highest_row_number(con, keys: pd.DataFrame, file_name: str) -> int:
+    """The last data row of a file seen in any entity or reject (when the read does not say its rows)."""
+    union = " UNION ALL ".join(
+        f"SELECT max(row_number) FROM in_{n} WHERE file_name = $f" for n in canonical.ENTITIES
+    )
+    seen = con.execute(f"SELECT max(m) FROM ({union}) AS t(m)", {"f": file_name}).fetchone()[0] or 0
+    rejected = keys.loc[keys["file_name"] == file_name, "row_number"].max()
+    return int(max(seen, 0 if pd.isna(rejected) else rejected))
+
+
+def _check_batch_share(
+    con, rejects: pd.DataFrame, source_id, threshold: float, file_rows: dict[str, int]
+) -> None:
+    """Reject the delivery when, in any file, the share of failing rows exceeds the threshold.
+
+    Rows of a canonical entity are judged against that entity's rows from the file. Unassigned rejects
+    (malformed lines) belong to no entity, so they are judged against all data rows of their file
+    (DeliveryRead.rows_read; without it, the highest row number seen in the file).
+    """
     union = " UNION ALL ".join(
         f"SELECT '{name}' AS entity, i.file_name, i._row_id, i._row_id IN "
         f"(SELECT _row_id FROM v WHERE entity = '{name}') AS failed FROM in_{name} i"
@@ -293,6 +311,10 @@ def _check_batch_share(con, rejects: pd.DataFrame, source_id, threshold: float) 
     counts = counts.merge(extra, how="outer", on=["entity", "file_name"]).fillna(0)
     counts["n"] += counts["rejected"]
     counts["failed"] += counts["rejected"]
+    for i in counts.index[counts["entity"] == UNASSIGNED]:
+        name = counts.at[i, "file_name"]
+        rows = file_rows.get(name) or _highest_row_number(con, keys, name)
+        counts.at[i, "n"] = max(rows, counts.at[i, "failed"])
     counts = counts.sort_values(["file_name", "entity"])
     for row in counts.itertuples():
         if row.n >= MIN_ROWS_FOR_BATCH_SHARE and row.failed / row.n > threshold:

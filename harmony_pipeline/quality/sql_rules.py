@@ -19,7 +19,7 @@ from harmony_pipeline import canonical
 # A clean date is never before this; older dates are typing errors (DQD plausibleStartBeforeEndDate spirit)
 EARLIEST_PLAUSIBLE_DATE = "1900-01-01"
 
-_CONDITION = re.compile(r'^\s*(\w+)\s*==\s*"([^"]*)"\s*$')
+_CONDITION = re.compile(r'^\s*(\w+)\s*==\s*(?:"([^"]*)"|(-?[0-9]+))\s*$')  # col=="text" or col==number
 
 
 def q(name: str) -> str:
@@ -44,6 +44,8 @@ def _row_condition(kwargs: dict) -> str | None:
     match = _CONDITION.match(str(cond or ""))
     if not match:
         raise ValueError(f"row_condition {cond!r} has no SQL translation")
+    if match.group(3) is not None:
+        return f"{q(match.group(1))} = {int(match.group(3))}"
     return f"{q(match.group(1))} = {lit(match.group(2))}"
 
 
@@ -80,6 +82,10 @@ def compile_expectation(entity: str, exp_type: str, kwargs: dict, meta: dict, ta
     if exp_type == "expect_column_values_to_be_in_set":
         values = ", ".join(lit(v) for v in kwargs["value_set"])
         where = f"{guard}{q(col)} IS NOT NULL AND {q(col)} NOT IN ({values})"
+        return _select(entity, col, rule, q(col), reason, where, table)
+    if exp_type == "expect_column_values_to_match_regex":
+        # GX (pandas) matches with re.search, as DuckDB's regexp_matches: anchors in the pattern decide
+        where = f"{guard}{q(col)} IS NOT NULL AND NOT regexp_matches(CAST({q(col)} AS VARCHAR), {lit(kwargs['regex'])})"
         return _select(entity, col, rule, q(col), reason, where, table)
     if exp_type == "expect_column_values_to_be_between":
         checks = []

@@ -17,6 +17,7 @@ from pathlib import Path
 from great_expectations.core import ExpectationSuite
 
 from harmony_pipeline import canonical
+from harmony_pipeline.quality import code_lists
 from harmony_pipeline.settings import EXPECTATIONS_DIR
 
 # pandas dtypes a column has after quality.frames.canonical_frame (what GX's type check observes)
@@ -77,6 +78,7 @@ def build_entity_suite(entity_name: str) -> dict:
                     max_value=f.high,
                 )
             )
+    expectations += _code_list_expectations(entity_name)
     if entity_name == "lab_result":
         # each lab in its canonical unit and plausible range (canonical.LABS, DQD-style plausibleValueLow/High)
         expectations.append(
@@ -141,6 +143,65 @@ def build_entity_suite(entity_name: str) -> dict:
         "expectations": expectations,
         "meta": {"entity": entity_name, "generated_from": "harmony_pipeline/canonical.py"},
     }
+
+
+def _code_list_expectations(entity_name: str) -> list[dict]:
+    """Closed lists and formats of codes canonical.py leaves open (quality.code_lists)."""
+    out = []
+    if entity_name == "patient":
+        out.append(
+            _expectation(
+                "expect_column_values_to_be_in_set", "allowed_codes",
+                "country is not an ISO 3166-1 alpha-2 country code",
+                column="country", value_set=list(code_lists.ISO_3166_ALPHA2),
+            )
+        )  # fmt: skip
+    if entity_name == "follow_up":
+        out.append(
+            _expectation(
+                "expect_column_values_to_be_in_set", "allowed_codes",
+                f"death_cause is not one of the canonical causes {', '.join(code_lists.DEATH_CAUSES)}",
+                column="death_cause", value_set=list(code_lists.DEATH_CAUSES),
+            )
+        )  # fmt: skip
+    if entity_name == "transplant":
+        out.append(
+            _expectation(
+                "expect_column_values_to_be_in_set", "allowed_codes",
+                f"donor_type is not one of the canonical donor types {', '.join(code_lists.DONOR_TYPES)}",
+                column="donor_type", value_set=list(code_lists.DONOR_TYPES),
+            )
+        )  # fmt: skip
+    if entity_name == "staging":
+        for system, values in code_lists.STAGING_VALUES.items():
+            out.append(
+                _expectation(
+                    "expect_column_values_to_be_in_set", "allowed_codes",
+                    f"{system} value is not one of {', '.join(values)}",
+                    column="value", value_set=list(values),
+                    row_condition=f'system=="{system}"', condition_parser="pandas",
+                )
+            )  # fmt: skip
+        for system in code_lists.STAGING_COUNTS:
+            out.append(
+                _expectation(
+                    "expect_column_values_to_match_regex", "range",
+                    f"{system} value is not a whole number of sites from 0 to 30",
+                    column="value", regex=code_lists.COUNT_PATTERN,
+                    row_condition=f'system=="{system}"', condition_parser="pandas",
+                )
+            )  # fmt: skip
+    if entity_name == "diagnosis":
+        for system, pattern in code_lists.DIAGNOSIS_CODE_PATTERNS.items():
+            out.append(
+                _expectation(
+                    "expect_column_values_to_match_regex", "allowed_codes",
+                    f"code is not a haematological malignancy code of {system}",
+                    column="code", regex=pattern,
+                    row_condition=f'code_system=="{system}"', condition_parser="pandas",
+                )
+            )  # fmt: skip
+    return out
 
 
 def suite_path(entity_name: str, directory: Path = EXPECTATIONS_DIR) -> Path:

@@ -127,7 +127,9 @@ def _eligible(kind, col, frame, rows, diag) -> np.ndarray | None:
         if col.kind != "num" or col.wrong_unit is None:
             return None
         low, high = canonical_range(col)
-        canon = values.astype(float) * col.wrong_unit * col.factor
+        # judged on the value as written (rounded to the column's decimals), or a value just outside the
+        # range could be written as the boundary itself (albumin 4.8 g/dL as "5" g/L = 0.5 g/dL, in range)
+        canon = np.round(values.astype(float) * col.wrong_unit, col.decimals) * col.factor
         return present & ((canon < low) | (canon > high))
     if kind == "unknown_code":
         return present if col.kind == "code" else None
