@@ -100,12 +100,10 @@ def omop_rows(warehouse: Path) -> int:
 
 
 def bench_one(patients: int, seed: int, reuse: bool) -> dict:
-    from dagster import DagsterInstance
-
     from harmony_pipeline.contracts import load_contracts
     from harmony_pipeline.definitions import defs
     from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
-    from harmony_pipeline.runner import ensure_dagster_home, progress
+    from harmony_pipeline.runner import open_instance, progress
     from harmony_pipeline.settings import get_settings
     from harmony_pipeline.synth import synthesise
     from harmony_pipeline.transform.assets import RAW_ASSET_KEY
@@ -125,8 +123,7 @@ def bench_one(patients: int, seed: int, reuse: bool) -> dict:
         target = home / stale
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
 
-    ensure_dagster_home()
-    instance = DagsterInstance.get()
+    instance = open_instance()
     partitions = sync_partitions(instance, load_contracts(settings))
     progress(f"bench {patients:,}: running the pipeline through Dagster")
     started = time.monotonic()

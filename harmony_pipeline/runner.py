@@ -25,6 +25,14 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def open_instance():
+    """The Dagster instance in DAGSTER_HOME, opened from its directory (not a process-global one)."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(ensure_dagster_home())))
+
+
 def progress(message: str) -> None:
     print(f"[harmony {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -34,8 +42,6 @@ def run_pipeline(settings: Settings | None = None) -> bool:
 
     Returns True when every step succeeded. One run of the full_refresh job covers all sources.
     """
-    from dagster import DagsterInstance
-
     from harmony_pipeline.transform.project import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # before the definitions load: they are built from the manifest
@@ -45,8 +51,7 @@ def run_pipeline(settings: Settings | None = None) -> bool:
 
     settings = settings or get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    ensure_dagster_home()
-    instance = DagsterInstance.get()
+    instance = open_instance()
     contracts = load_contracts(settings)
     partitions = sync_partitions(instance, contracts)
     progress(f"run: {len(contracts)} sources, home {settings.home}")

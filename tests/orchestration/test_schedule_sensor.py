@@ -15,6 +15,7 @@ from harmony_pipeline.orchestration import (
     record_failure,
     source_partitions,
 )
+from harmony_pipeline.runner import open_instance
 from harmony_pipeline.settings import get_settings
 
 
@@ -63,9 +64,10 @@ def test_sensor_adds_a_partition_per_contract(harmony_home):
 
 
 def test_nightly_schedule_covers_every_source_in_one_run(harmony_home):
-    instance = DagsterInstance.ephemeral()
     when = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
-    request = nightly_full_refresh(build_schedule_context(instance=instance, scheduled_execution_time=when))
+    instance = open_instance()  # a schedule context needs an instance with a ref (a DAGSTER_HOME)
+    context = build_schedule_context(instance=instance, scheduled_execution_time=when)
+    request = nightly_full_refresh(context)
     partitions = instance.get_dynamic_partitions(source_partitions.name)
     assert set(partitions) == set(load_contracts(get_settings()))
     assert request.tags["dagster/asset_partition_range_start"] == partitions[0]
