@@ -10,6 +10,7 @@ from harmony_pipeline.privacy.assets import build_privacy_assets
 from harmony_pipeline.publish import assets as publish_assets
 from harmony_pipeline.transform.assets import harmony_dbt_assets, mart_asset_keys
 from harmony_pipeline.transform.project import dbt_resource
+from harmony_pipeline.transform.reports import assets as report_assets
 
 privacy_assets, privacy_checks = build_privacy_assets(mart_asset_keys())
 
@@ -17,6 +18,7 @@ defs = Definitions(
     assets=[
         *ingest_assets.assets,
         harmony_dbt_assets,
+        *report_assets,
         *privacy_assets,
         *publish_assets.assets,
     ],

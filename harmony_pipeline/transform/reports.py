@@ -1,0 +1,103 @@
+"""What the UI shows about the warehouse once dbt has built it: data-quality results, mapping
+coverage and the dbt docs (group omop); mart sizes, previews and Kaplan-Meier plots (group marts).
+
+Reads the warehouse only, writes files under $HARMONY_HOME/reports/.
+"""
+
+import base64
+from pathlib import Path
+
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from harmony_pipeline.settings import get_settings
+from harmony_pipeline.transform.assets import dbt_environment, mart_asset_keys
+from harmony_pipeline.transform.project import MANIFEST, dbt_resource
+
+PREVIEW_ROWS = 5
+
+
+def markdown_table(con, sql: str, params=None) -> str:
+    frame = con.execute(sql, params or []).df()
+    return frame.to_markdown(index=False) if len(frame) else "_no rows_"
+
+
+def image_markdown(path: Path) -> str:
+    """A PNG inlined in markdown: the Dagster UI renders it in the asset's metadata."""
+    encoded = base64.b64encode(path.read_bytes()).decode()
+    return f"**{path.stem}**\n\n![{path.stem}](data:image/png;base64,{encoded})"
+
+
+@asset(
+    key=["reports", "omop_quality"],
+    group_name="omop",
+    deps=[AssetKey(["ops", "dq_results"]), AssetKey(["ops", "mapping_coverage"])],
+    pool="harmony_warehouse",
+    description="Summary of the DataQualityDashboard-style checks and vocabulary mapping coverage, "
+    "and the dbt docs site generated for this warehouse.",
+)
+def omop_quality(context: AssetExecutionContext) -> MaterializeResult:
+    settings = get_settings()
+    dbt_environment(settings)
+    docs_dir = settings.reports / "dbt_docs"
+    # `dbt docs generate` reads the catalog from the warehouse; its site is linked from here
+    dbt_resource().cli(["docs", "generate"], target_path=docs_dir, manifest=MANIFEST).wait()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        total, passed, fatal_failed = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE passed), "
+            "count(*) FILTER (WHERE NOT passed AND severity = 'fatal') FROM ops.dq_results"
+        ).fetchone()
+        failed = markdown_table(
+            con,
+            'SELECT check_name, severity, "table", field, violated_rows, violated_pct, threshold_pct '
+            "FROM ops.dq_results WHERE NOT passed ORDER BY severity, check_name LIMIT 30",
+        )
+        coverage = markdown_table(con, "SELECT * FROM ops.mapping_coverage ORDER BY ALL LIMIT 60")
+    return MaterializeResult(
+        metadata={
+            "dq_check_instances": total,
+            "dq_checks_passed": passed,
+            "dq_fatal_failures": fatal_failed,
+            "dq_failed_checks": MetadataValue.md(failed),
+            "mapping_coverage": MetadataValue.md(coverage),
+            "dbt_docs": MetadataValue.url((docs_dir / "index.html").as_uri()),
+            "dbt_docs_path": MetadataValue.path(str(docs_dir / "index.html")),
+        }
+    )
+
+
+@asset(
+    key=["reports", "marts_overview"],
+    group_name="marts",
+    deps=mart_asset_keys(),
+    pool="harmony_warehouse",
+    description="Rows per mart, a preview of each, and Kaplan-Meier plots per disease and risk "
+    "classification (PNG files under reports/km/, shown inline).",
+)
+def marts_overview(context: AssetExecutionContext) -> MaterializeResult:
+    from harmony_pipeline.survival import write_km_plots
+
+    settings = get_settings()
+    plots = write_km_plots(settings.warehouse, settings.reports / "km")
+    metadata = {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
+        counts = {t: con.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] for t in tables}
+        metadata["rows_per_mart"] = MetadataValue.json(counts)
+        for table in tables:
+            if table.startswith("mart_"):
+                metadata[f"preview_{table}"] = MetadataValue.md(
+                    markdown_table(con, f'SELECT * FROM marts."{table}" ORDER BY ALL LIMIT {PREVIEW_ROWS}')
+                )
+    metadata["km_plots"] = MetadataValue.md("\n\n".join(image_markdown(p) for p in plots) or "none")
+    metadata["km_plot_dir"] = MetadataValue.path(str(settings.reports / "km"))
+    context.log.info(f"{len(plots)} Kaplan-Meier plots written")
+    return MaterializeResult(metadata=metadata)
+
+
+assets = [omop_quality, marts_overview]
