@@ -1,5 +1,5 @@
 """What the UI shows about the warehouse once dbt has built it: data-quality results, mapping
-coverage and the dbt docs (group omop); mart sizes, previews and Kaplan-Meier plots (group marts).
+coverage and the dbt docs (group quality); mart sizes, previews and Kaplan-Meier plots (group marts).
 
 Reads the warehouse only, writes files under $HARMONY_HOME/reports/.
 """
@@ -30,7 +30,7 @@ def image_markdown(path: Path) -> str:
 
 @asset(
     key=["reports", "omop_quality"],
-    group_name="omop",
+    group_name="quality",
     deps=[AssetKey(["ops", "dq_results"]), AssetKey(["ops", "mapping_coverage"])],
     pool="harmony_warehouse",
     description="Summary of the DataQualityDashboard-style checks and vocabulary mapping coverage, "

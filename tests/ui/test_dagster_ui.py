@@ -84,7 +84,7 @@ def test_graphql_lists_every_asset(dagster_ui):
     listed = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
     assert expected_asset_keys() <= listed
     groups = {node["groupName"] for node in data["assetNodes"]}
-    assert {"landing", "omop", "outcomes", "marts", "privacy", "publish"} <= groups
+    assert {"landing", "quality", "omop", "outcomes", "marts", "privacy", "publish"} <= groups
 
 
 def test_run_launched_through_graphql_completes(dagster_ui):
