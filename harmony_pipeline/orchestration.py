@@ -53,12 +53,18 @@ ingest_source_job = define_asset_job(
     partitions_def=source_partitions,
     description="Load new deliveries of one source through its contract and quality gate, nothing else.",
 )
+rebuild_job = define_asset_job(
+    "rebuild",
+    selection=RAW.downstream() - RAW,
+    description="Rebuild everything below ingest from the raw tables as they are (after a model, rule or "
+    "vocabulary change): OMOP, outcomes, marts, reports, anonymisation and publish.",
+)
 publish_job = define_asset_job(
     "publish",
     selection=PUBLISH,
     description="Anonymise the current marts and publish a release if every privacy gate passes.",
 )
-jobs = [full_refresh_job, ingest_source_job, publish_job]
+jobs = [full_refresh_job, ingest_source_job, rebuild_job, publish_job]
 
 
 def all_sources_tags(source_ids: list[str]) -> dict[str, str]:

@@ -59,11 +59,14 @@ def _connect():
     # a full refresh is one run over every source partition, with what is downstream built once
     backfill_policy=BackfillPolicy.single_run(),
     pool="harmony_warehouse",
+    # nothing new landed: no materialisation, so nothing downstream is rebuilt (incremental runs)
+    output_required=False,
     description="New deliveries of each selected source read through its contract, gated by the GX suites "
     "and loaded into raw.<entity>; failing rows go to quarantine.<entity>; every delivery in "
-    "ops.delivery_ledger. One bad delivery never stops the others.",
+    "ops.delivery_ledger. One bad delivery never stops the others. When no selected source has a new "
+    "delivery, nothing is materialised and nothing downstream runs.",
 )
-def raw_deliveries(context: AssetExecutionContext) -> MaterializeResult:
+def raw_deliveries(context: AssetExecutionContext):
     from harmony_pipeline.contracts import load_contracts
 
     harmony = settings.get_settings()
@@ -80,7 +83,11 @@ def raw_deliveries(context: AssetExecutionContext) -> MaterializeResult:
             summaries.append(ingest_source(con, contracts[source_id], harmony, key))
     finally:
         con.close()
-    return MaterializeResult(metadata=ingest_metadata(context, summaries))
+    metadata = ingest_metadata(context, summaries)
+    if not any(summary.with_status("loaded") for summary in summaries):
+        context.log.info("no new delivery loaded: raw tables unchanged, downstream assets not rebuilt")
+        return
+    yield MaterializeResult(metadata=metadata)
 
 
 def ingest_metadata(context: AssetExecutionContext, summaries) -> dict:

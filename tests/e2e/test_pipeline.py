@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,25 +103,66 @@ def test_harmony_query_answers_from_the_published_release(pipeline_run):
     assert json.loads(answer.stdout)[0]["n"] == published > 0
 
 
-def test_rerun_loads_nothing_twice_and_gives_identical_tables(pipeline_run):
+DETERMINISM_TABLES = ("omop.person", "omop.measurement", "omop.condition_occurrence", "omop.episode")
+DETERMINISM_TABLES += ("marts.mart_aml", "marts.mart_mds")
+
+
+def snapshot(warehouse_path) -> dict:
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in DETERMINISM_TABLES}
+        tables["raw rows"] = con.execute("SELECT count(*) FROM raw.patient").fetchone()[0]
+        tables["ledger"] = con.execute("SELECT count(*) FROM ops.delivery_ledger").fetchone()[0]
+    return tables
+
+
+def run_in(env: dict, settings) -> bool:
     from harmony_pipeline.runner import run_pipeline
 
-    def snapshot():
-        with warehouse(pipeline_run) as con:
-            return {
-                t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
-                for t in ("omop.person", "omop.measurement", "omop.condition_occurrence", "marts.mart_aml")
-            } | {"raw": con.execute("SELECT count(*) FROM raw.patient").fetchone()[0]}
-
-    before = snapshot()
     saved = dict(os.environ)
-    os.environ.update(pipeline_run["env"])
+    os.environ.update(env)
     try:
-        assert run_pipeline(pipeline_run["settings"])
+        return run_pipeline(settings)
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    after = snapshot()
-    assert after["raw"] == before["raw"]
-    for table in ("omop.person", "omop.measurement", "omop.condition_occurrence", "marts.mart_aml"):
+
+
+def test_rerun_with_nothing_new_reprocesses_nothing(pipeline_run):
+    before = snapshot(pipeline_run["settings"].warehouse)
+    assert run_in(pipeline_run["env"], pipeline_run["settings"])
+    after = snapshot(pipeline_run["settings"].warehouse)
+    assert after["raw rows"] == before["raw rows"]
+    # every delivery is recorded once more as skipped (same content hash), none loaded again
+    with duckdb.connect(str(pipeline_run["settings"].warehouse), read_only=True) as con:
+        loaded_twice = con.execute(
+            "SELECT count(*) FROM (SELECT content_hash FROM ops.delivery_ledger WHERE status = 'loaded' "
+            "GROUP BY content_hash, entity HAVING count(*) > 1)"
+        ).fetchone()[0]
+    assert loaded_twice == 0
+    for table in DETERMINISM_TABLES:
         pd.testing.assert_frame_equal(before[table], after[table], obj=table)
+
+
+def test_same_inputs_give_identical_tables_ids_included(pipeline_run, tmp_path):
+    """A second site with a copy of the same landing zone and the same key builds the same tables."""
+    from harmony_pipeline.settings import get_settings
+
+    home = tmp_path / "home"
+    shutil.copytree(Path(pipeline_run["home"]) / "landing", home / "landing")
+    (tmp_path / "dagster").mkdir()
+    env = dict(pipeline_run["env"]) | {
+        "HARMONY_HOME": str(home),
+        "HARMONY_CONTRACTS_DIR": str(home / "contracts"),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+    }
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = get_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert run_in(env, settings)
+    first, second = snapshot(pipeline_run["settings"].warehouse), snapshot(settings.warehouse)
+    for table in DETERMINISM_TABLES:
+        pd.testing.assert_frame_equal(first[table], second[table], obj=table)
