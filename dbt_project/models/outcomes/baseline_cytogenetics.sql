@@ -83,10 +83,11 @@ select
     patients.patient_key,
     k.karyotype,
     coalesce(k.parsed, false) as karyotype_parsed,
-    k.abnormalities as karyotype_abnormalities,
-    k.n_abnormalities,
-    k.complex as complex_karyotype,
-    k.monosomal as monosomal_karyotype,
+    -- an unreadable karyotype (no growth, free text) says nothing: NULL, never a normal karyotype
+    case when k.parsed then k.abnormalities end as karyotype_abnormalities,
+    case when k.parsed then k.n_abnormalities end as n_abnormalities,
+    case when k.parsed then k.complex end as complex_karyotype,
+    case when k.parsed then k.monosomal end as monosomal_karyotype,
     k.ipss_karyotype,
     coalesce(k.ipssr_category, dc.category) as ipssr_cyto_category,
     coalesce(

@@ -76,11 +76,11 @@ derived as (
 with_5q as (
     select
         * exclude (abn_list),
+        -- known false as soon as any condition rules it out, even with SF3B1 untested (as the
+        -- authors' reference implementation does); true only when every condition is known to hold
         case
-            when sf3b1_mut is null then null
-            when not sf3b1_mut then false
-            when del5q is null then null
-            else del5q and not chr7_abn and not complex_known
+            when sf3b1_mut = false or del5q = false or chr7_abn or complex_known then false
+            when sf3b1_mut and del5q and chr7_abn = false and complex_known = false then true
         end as sf3b1_5q
     from derived
 )
