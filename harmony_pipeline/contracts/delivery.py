@@ -9,6 +9,7 @@ column-wise pandas; the only Python loops run over files, mappings, columns and 
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class _Table:
     name: str  # file name relative to the delivery folder
     frame: pd.DataFrame  # delivered columns + _pid, _row
     private: set[str]  # columns that must not appear in a reject record
+    malformed_pids: frozenset[str] = frozenset()  # patient ids read from its malformed lines (best effort)
 
 
 def entity_dtypes(entity: str) -> dict[str, str]:
@@ -184,8 +186,25 @@ def _load_tables(
                     )
                 )  # fmt: skip
             rows_read[name] = len(raw.row_numbers) + len(raw.malformed)
-            tables.setdefault(file_id, []).append(_Table(spec, name, frame.reset_index(drop=True), private))
+            table = _Table(spec, name, frame.reset_index(drop=True), private, _malformed_pids(spec, raw))
+            tables.setdefault(file_id, []).append(table)
     return tables, rows_read
+
+
+def _malformed_pids(spec: FileSpec, raw: RawFile) -> frozenset[str]:
+    """The patient id of each malformed line of a delimited file, where the line still has a field at the
+    id column's position (a gene panel must not call that patient's genes wild type: the lost line may
+    have listed one)."""
+    if raw.malformed.empty or spec.format not in ("csv", "tsv") or spec.patient_id not in raw.frame.columns:
+        return frozenset()
+    position = list(raw.frame.columns).index(spec.patient_id)
+    delimiter = "\t" if spec.format == "tsv" else spec.delimiter
+    pids = set()
+    for text in raw.malformed["value"]:
+        fields = next(csv.reader([str(text)], delimiter=delimiter, quotechar=spec.quotechar), [])
+        if len(fields) > position and fields[position].strip():
+            pids.add(fields[position].strip())
+    return frozenset(pids)
 
 
 # ------------------------------------------------------------------------------------------- keys
@@ -450,12 +469,28 @@ class _Mapper:
 
     # ---- one mapping
 
+    def _checks(self, mapping: Mapping, frame: pd.DataFrame, file: FileSpec) -> list[_Problem]:
+        problems = []
+        for check in mapping.checks:
+            raw = frame[check.column]
+            number, not_number = to_double(raw, file.decimal)
+            bad = not_number | (number < check.low) | (number > check.high)
+            if check.whole:
+                bad |= number.notna() & (number.round() != number)
+            what = "a whole number" if check.whole else "a number"
+            reason = f"not {what} from {check.low:g} to {check.high:g}"
+            problems.append(_Problem(check.column, "check", bad.fillna(False).astype(bool), raw, reason))
+        return problems
+
     def map(self, mapping: Mapping) -> list[pd.DataFrame]:
         blocks = []
+        listed = []
         for table in self.tables.get(mapping.from_file, []):
             frame = self._joined(mapping, table)
-            if mapping.where is not None:
-                frame = frame[condition_mask(mapping.where, frame)]
+            if mapping.panel:
+                listed.append(self._listed_genes(mapping, frame, table))
+            for condition in mapping.where:
+                frame = frame[condition_mask(condition, frame)]
             if mapping.wide is None:
                 parts = [(frame, dict(mapping.fields))]
             else:
@@ -468,12 +503,60 @@ class _Mapper:
                     parts.append((present, specs))
             for part, specs in parts:
                 block, problems = self._block(mapping, part, specs, table)
+                problems += self._checks(mapping, part, table.spec)
                 block = self._collect_problems(mapping, block, problems, table, part, specs)
                 if mapping.skip_if_missing:
                     block = block[block[list(mapping.skip_if_missing)].notna().any(axis=1)]
                 block["_file"] = table.name
                 blocks.append(block)
+        if mapping.panel and listed:
+            blocks.append(self._panel_wildtypes(mapping, pd.concat(listed, ignore_index=True)))
         return blocks
+
+    # ---- a gene panel: genes a one-row-per-variant file does not list are wild type
+
+    def _listed_genes(self, mapping: Mapping, frame: pd.DataFrame, table: _Table) -> pd.DataFrame:
+        """(patient, gene) of every row of the variant file, conditions and rejects aside: a listed gene
+        is never implied wild type, even when its row is quarantined. A patient with a malformed line is
+        listed with gene NULL (what the line held is unknown)."""
+        gene, _ = self._evaluate("gene", mapping.fields["gene"], frame, canonical.ENTITIES["mutation"].get("gene"),
+                                 table.spec)  # fmt: skip
+        lost = pd.Series(sorted(table.malformed_pids), dtype="string")
+        return pd.DataFrame(
+            {
+                "_pid": pd.concat([frame["_pid"].astype("string"), lost], ignore_index=True),
+                "gene": pd.concat([gene.str.strip().str.upper(), pd.Series(pd.NA, index=lost.index, dtype="string")],
+                                  ignore_index=True),
+            }
+        )  # fmt: skip
+
+    def _panel_wildtypes(self, mapping: Mapping, listed: pd.DataFrame) -> pd.DataFrame:
+        """One wild-type row per patient of the delivery and panel gene the variant file does not list.
+        Patients with a listed gene that is missing or off the panel get none: their listing is not read
+        as the panel's full result. Lineage: the patient's first row in the first file holding them."""
+        panel = pd.Series(mapping.panel, dtype="string")
+        on_panel = listed["gene"].isin(panel.str.upper()).fillna(False).astype(bool)
+        unsure = set(listed.loc[~on_panel, "_pid"])
+        firsts = []
+        for file_id in self.contract.files:
+            for table in self.tables.get(file_id, []):
+                first = table.frame[["_pid", "_row"]].drop_duplicates("_pid")
+                firsts.append(first.assign(_file=table.name))
+        patients = pd.concat(firsts, ignore_index=True).drop_duplicates("_pid")
+        patients = patients[~patients["_pid"].isin(unsure)]
+        wanted = patients.merge(pd.DataFrame({"gene": panel, "_key": panel.str.upper()}), how="cross")
+        known = listed[on_panel].rename(columns={"gene": "_key"}).drop_duplicates().assign(_listed=True)
+        wanted = wanted.merge(known, on=["_pid", "_key"], how="left")
+        implied = wanted[wanted["_listed"].isna()].reset_index(drop=True)
+        entity = canonical.ENTITIES["mutation"]
+        block = pd.DataFrame({f.name: typed_empty(f.dtype, implied.index) for f in entity.fields})
+        block["gene"] = implied["gene"].astype("string")
+        block["status"] = pd.Series("wildtype", index=implied.index, dtype="string")
+        block["_pid"] = implied["_pid"].astype("string")
+        block["_row"] = implied["_row"].to_numpy()
+        block["_src"] = -1  # never rejected, so never looked up
+        block["_file"] = implied["_file"].to_numpy()
+        return block
 
     def _collect_problems(self, mapping, block, problems, table: _Table, frame, specs) -> pd.DataFrame:
         failed = pd.Series(False, index=block.index)
@@ -492,7 +575,7 @@ class _Mapper:
                 if not mask.any():
                     continue
             spec = specs.get(p.field)
-            source_col = spec.column or spec.offset if spec else None
+            source_col = spec.column or spec.offset if spec else p.field  # a check names its column
             values = as_text(p.values.reindex(block.index)[mask])
             if source_col in linkage:
                 values = pd.Series(WITHHELD, index=values.index, dtype="string")

@@ -96,19 +96,32 @@ class WideSpec:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A source column a mapping relies on without mapping it (e.g. in a condition): a present value that
+    is not a number in [low, high] (whole when `whole`) rejects the rows the mapping makes from its row."""
+
+    column: str
+    low: float
+    high: float
+    whole: bool = False
+
+
+@dataclass(frozen=True)
 class Mapping:
     entity: str
     from_file: str
     join: tuple[str, ...] = ()
-    where: Condition | None = None
+    where: tuple[Condition, ...] = ()  # all must hold
     skip_if_missing: tuple[str, ...] = ()
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     wide: WideSpec | None = None
+    panel: tuple[str, ...] = ()  # mutation, one row per variant: genes tested for every patient
+    checks: tuple[Check, ...] = ()
 
     def columns(self) -> list[str]:
         cols = [c for spec in self.fields.values() for c in spec.columns()]
-        if self.where:
-            cols.append(self.where.column)
+        cols += [c.column for c in self.where]
+        cols += [c.column for c in self.checks]
         if self.wide:
             cols += [c for w in self.wide.columns for c in w.spec.columns()]
         return list(dict.fromkeys(cols))
@@ -360,8 +373,55 @@ class _Reader:
             parent_fields=self.strings(data.get("parent_fields"), f"{where}.parent_fields"),
         )
 
+    def conditions(self, value: Any, where: str) -> tuple[Condition, ...]:
+        """One condition, or a list of conditions that must all hold."""
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(where, "an empty list of conditions")
+            return tuple(self.condition(v, f"{where}[{i}]") for i, v in enumerate(value))
+        return (self.condition(value, where),)
+
+    def checks(self, value: Any, where: str) -> tuple[Check, ...]:
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise self.fail(where, "expected a list of checks ({column: X, range: [low, high]})")
+        out = []
+        for i, item in enumerate(value):
+            at = f"{where}[{i}]"
+            data = self.mapping(item, at, {"column", "range", "whole"}, {"column", "range"})
+            bounds = data["range"]
+            if (
+                not isinstance(bounds, list)
+                or len(bounds) != 2
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+                or bounds[0] > bounds[1]
+            ):
+                raise self.fail(
+                    f"{at}.range", f"expected [low, high] numbers with low <= high, got {bounds!r}"
+                )
+            out.append(
+                Check(self.string(data["column"], f"{at}.column"), float(bounds[0]), float(bounds[1]),
+                      bool(data.get("whole", False)))
+            )  # fmt: skip
+        return tuple(out)
+
+    def panel(self, value: Any, where: str, entity: canonical.Entity, data: dict) -> tuple[str, ...]:
+        """A gene panel: only on a mutation mapping that makes one row per reported variant."""
+        if entity.name != "mutation":
+            raise self.fail(where, "panel applies to mutation mappings only")
+        if "wide" in data:
+            raise self.fail(where, "panel applies to one-row-per-variant mappings, not to wide ones")
+        fields = data.get("fields") or {}
+        if "gene" not in fields:
+            raise self.fail(where, "a mapping with a panel must map gene")
+        genes = self.strings(value, where)
+        if not genes:
+            raise self.fail(where, "lists no gene")
+        return tuple(dict.fromkeys(genes))
+
     def entity_mapping(self, entity: canonical.Entity, value: Any, where: str, files: dict) -> Mapping:
-        allowed = {"from", "join", "where", "skip_if_missing", "fields", "wide"}
+        allowed = {"from", "join", "where", "skip_if_missing", "fields", "wide", "panel", "check"}
         data = self.mapping(value, where, allowed, {"from"})
         from_file = str(data["from"])
         join = self.strings(data.get("join"), f"{where}.join")
@@ -390,8 +450,10 @@ class _Reader:
                     )
         if not fields and not wide:
             raise self.fail(where, "a mapping needs fields or wide")
-        where_cond = self.condition(data["where"], f"{where}.where") if "where" in data else None
-        return Mapping(entity.name, from_file, join, where_cond, skip, fields, wide)
+        where_cond = self.conditions(data["where"], f"{where}.where") if "where" in data else ()
+        panel = self.panel(data["panel"], f"{where}.panel", entity, data) if "panel" in data else ()
+        checks = self.checks(data["check"], f"{where}.check") if "check" in data else ()
+        return Mapping(entity.name, from_file, join, where_cond, skip, fields, wide, panel, checks)
 
 
 def parse_contract(data: Any, path: Path | str = "<contract>") -> Contract:

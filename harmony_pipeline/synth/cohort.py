@@ -142,12 +142,12 @@ REGIMEN_DRUGS = {
 # others are rounded published figures (ELN 2022 validation cohorts; CLL-IPI 2016; IPI 1993; Sanz 2000).
 MEDIAN_OS_YEARS = {
     "MDS": {"Very Low": 8.8, "Low": 5.3, "Intermediate": 3.0, "High": 1.6, "Very High": 0.8},
-    "AML": {"favorable": 8.0, "intermediate": 1.6, "adverse": 0.8},
+    "AML": {"Favorable": 8.0, "Intermediate": 1.6, "Adverse": 0.8},
 }
 FIVE_YEAR_OS = {
     "MM": {"I": 0.82, "II": 0.62, "III": 0.40},
-    "CLL": {"Low": 0.93, "Intermediate": 0.79, "High": 0.63, "Very high": 0.23},
-    "NHL": {"Low": 0.73, "Low-intermediate": 0.51, "High-intermediate": 0.43, "High": 0.26},
+    "CLL": {"Low": 0.93, "Intermediate": 0.79, "High": 0.63, "Very High": 0.23},
+    "NHL": {"Low": 0.73, "Low-Intermediate": 0.51, "High-Intermediate": 0.43, "High": 0.26},
     "APL": {"Low": 0.90, "Intermediate": 0.85, "High": 0.75},
 }
 
@@ -192,6 +192,11 @@ class Builder:
         self["first_name"], self["last_name"] = first, last
         self["initials"] = names.initials(first, last)
         self["postcode"] = names.postcodes(rng, countries)
+
+    def age_from_dates(self) -> np.ndarray:
+        """Age at diagnosis as a source delivering dates shows it: whole days / 365.25. Rules with age
+        cut-offs (CLL-IPI > 65, IPI > 60) are decided on this, not on the unrounded draw."""
+        return (self["diag_date"] - self["birth_date"]) / YEAR
 
     def genes(self, freq: dict[str, float], tested: bool = True) -> None:
         for gene in GENES:
@@ -447,7 +452,7 @@ def cll(rng, n, countries) -> pd.DataFrame:
     b["ldh_uln"] = np.full(n, 250.0)
     b["ldh"] = np.round(np.clip(_lognormal(rng, n, 210, 0.3), 100, 1500))
     tp53_abn = (b["fish_del17p"] > 0) | (b["G_TP53"] > 0)
-    b["cll_ipi"] = risk.cll_ipi(tp53_abn, b["ighv_identity"], b["b2m"], b["binet"], age)
+    b["cll_ipi"] = risk.cll_ipi(tp53_abn, b["ighv_identity"], b["b2m"], b["binet"], b.age_from_dates())
     _risk_hazard(b, b["cll_ipi"], five_year=FIVE_YEAR_OS["CLL"])
     return b.frame()
 
@@ -481,12 +486,13 @@ def nhl(rng, n, countries) -> pd.DataFrame:
     b["b2m"] = _r1(np.clip(_lognormal(rng, n, 2.4, 0.45), 0.8, 20))
     ratio = b["ldh"] / b["ldh_uln"]
     major = (b["en_bm"] + b["en_cns"] + b["en_liver_gi"] + b["en_lung"]) > 0
-    b["ipi"] = risk.ipi(age, ratio, b["ecog"], b["ann_arbor"], sites)
+    seen_age = b.age_from_dates()
+    b["ipi"] = risk.ipi(seen_age, ratio, b["ecog"], b["ann_arbor"], sites)
     b["nccn_ipi"] = np.where(
-        subtype == "DLBCL", risk.nccn_ipi(age, ratio, b["ecog"], b["ann_arbor"], major), None
+        subtype == "DLBCL", risk.nccn_ipi(seen_age, ratio, b["ecog"], b["ann_arbor"], major), None
     )
     b["flipi"] = np.where(
-        subtype == "FL", risk.flipi(age, b["ann_arbor"], b["hb"], ratio, b["nodal_areas"]), None
+        subtype == "FL", risk.flipi(seen_age, b["ann_arbor"], b["hb"], ratio, b["nodal_areas"]), None
     )
     _risk_hazard(b, b["ipi"], five_year=FIVE_YEAR_OS["NHL"])
     b["hazard"] = np.where(subtype == "FL", b["hazard"] * 0.4, b["hazard"])  # indolent course
@@ -525,7 +531,7 @@ def all_(rng, n, countries, paediatric: bool) -> pd.DataFrame:
     b["mrd"] = np.round(np.clip(_lognormal(rng, n, 0.004 if paediatric else 0.03, 2.2), 0.0005, 60), 4)
     b["nci_risk"] = risk.nci_risk(age, b["wbc"], b["subtype"])
     if paediatric:
-        s5 = np.select([infant, t_all, b["nci_risk"] == "standard"], [0.55, 0.85, 0.94], 0.86)
+        s5 = np.select([infant, t_all, b["nci_risk"] == "Standard"], [0.55, 0.85, 0.94], 0.86)
     else:
         s5 = np.where(cyto == "t(9;22)", 0.35, np.where(age > 55, 0.25, 0.50))
     b["hazard"] = -np.log(s5) / 5

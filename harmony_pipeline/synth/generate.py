@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from harmony_pipeline.synth import cohort, defects, sources, writers
+from harmony_pipeline.synth import cohort, defects, risk, sources, writers
 
 DATE_COLUMNS = (
     "birth_date", "diag_date", "index_date", "line1_start", "line1_end", "response1_date", "relapse_date",
@@ -175,7 +175,46 @@ def _truth_table(t: pd.DataFrame, source_id: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+def computable_groups(t: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """The true groups as a calculator can decide them from what the source delivers.
+
+    A rule needing an input the source does not deliver (sources.UNDELIVERED) keeps its true group only
+    where every value that input could take gives the same group (risk.decided); elsewhere the group is
+    not computable (None), as the marts must say too (never a guess).
+    """
+    undelivered = sources.UNDELIVERED.get(source_id)
+    if not undelivered:
+        return t
+    t = t.copy()
+    if undelivered == sources.NOTHING_DELIVERED:
+        for col in RISK_COLUMNS:
+            if col in t:
+                t[col] = np.nan if t[col].dtype.kind == "f" else None
+        return t
+    for disease, inputs in undelivered.items():
+        rows = (t["disease"] == disease).to_numpy()
+        if not rows.any():
+            continue
+        if disease != "AML" or not set(inputs) <= {"eln_genes", "tp53_vaf"}:
+            raise NotImplementedError(f"{source_id}: undelivered {disease} inputs {inputs}")
+        part = t[rows]
+        genes = {g: part[f"G_{g}"].to_numpy(float) for g in cohort.GENES}
+        vaf = part["tp53_vaf"].to_numpy(float)
+        gene_options = [genes]
+        if "eln_genes" in inputs:  # none of the myelodysplasia genes mutated, or one (ASXL1: 2017 and 2022)
+            none = {**genes, **{g: np.zeros(len(part)) for g in risk.ELN_ADVERSE_GENES_2022}}
+            gene_options = [none, {**none, "ASXL1": np.ones(len(part))}]
+        vaf_options = [np.full(len(part), 0.05), np.full(len(part), 0.5)] if "tp53_vaf" in inputs else [vaf]
+        cyto, ratio = part["cyto"].to_numpy(object), part["flt3_itd_ratio"].to_numpy(float)
+        t.loc[rows, "eln2022"] = risk.decided(
+            [risk.eln_2022(cyto, g, v) for g in gene_options for v in vaf_options]
+        )
+        t.loc[rows, "eln2017"] = risk.decided([risk.eln_2017(cyto, g, ratio) for g in gene_options])
+    return t
+
+
 def _risk_frame(t: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    t = computable_groups(t, source_id)
     out = pd.DataFrame({"source_id": source_id, "source_patient_id": t["source_patient_id"], "person_id": t["person_id"],
                         "disease": t["disease"], "subtype": t["subtype"]})  # fmt: skip
     for col in RISK_COLUMNS:
@@ -183,6 +222,24 @@ def _risk_frame(t: pd.DataFrame, source_id: str) -> pd.DataFrame:
     out["os_days"] = (t["last_contact"] - t["diag_date"]).astype("int64")
     out["os_event"] = (t["vital_status"] == "dead").astype("int64")
     return out
+
+
+DEFECT_PATIENT_COLUMNS = ["source_id", "delivery_id", "file", "row", "source_patient_id", "defect_kind"]
+
+
+def _defect_patients(
+    out: sources.OutFile, rows: list[tuple], source_id: str, delivery_id: str
+) -> pd.DataFrame:
+    """The source patient of every injected defect (the row's id cell: defects never touch ids), so tests
+    can set apart the patients without injected defects."""
+    id_column = next(c.name for c in out.columns if c.kind == "id")
+    numbers = np.asarray([r for r, _, _ in rows], dtype=np.int64)
+    ids = out.frame[id_column].to_numpy(object)[numbers - 1] if len(numbers) else np.array([], dtype=object)
+    return pd.DataFrame(
+        {"source_id": source_id, "delivery_id": delivery_id, "file": out.name, "row": numbers,
+         "source_patient_id": ids, "defect_kind": [k for _, _, k in rows]},
+        columns=DEFECT_PATIENT_COLUMNS,
+    )  # fmt: skip
 
 
 def synthesise(
@@ -204,6 +261,7 @@ def synthesise(
     counts = allocate(patients, [s.share for s in sources.SOURCES])
     cuts = cutoffs(deliveries)
     manifest: list[tuple] = []
+    defect_patients: list[pd.DataFrame] = []
     delivery_rows: list[dict] = []
     risk_frames: list[pd.DataFrame] = []
     linkage_pool: list[pd.DataFrame] = []
@@ -254,6 +312,7 @@ def synthesise(
             for file_index, out in enumerate(sources.RENDERERS[source.render](observed, ctx)):
                 drng = np.random.default_rng([seed, index, k, file_index, 7])
                 out, rows, bad_lines = defects.inject(drng, out, defect_rate)
+                defect_patients.append(_defect_patients(out, rows, source.source_id, ctx.delivery_id))
                 _write(out, folder / out.name, bad_lines, drng)
                 manifest += [(source.source_id, ctx.delivery_id, out.name, r, f, kind) for r, f, kind in rows]
                 delivery_rows.append({
@@ -280,6 +339,9 @@ def synthesise(
         manifest, columns=["source_id", "delivery_id", "file", "row", "field", "defect_kind"]
     ).to_csv(truth / "defects.csv", index=False, lineterminator="\n")
     pd.DataFrame(delivery_rows).to_csv(truth / "deliveries.csv", index=False, lineterminator="\n")
+    pd.concat(defect_patients, ignore_index=True).to_csv(
+        truth / "defect_patients.csv", index=False, lineterminator="\n"
+    )
     summary = {
         "seed": seed, "patients_requested": patients, "deliveries": deliveries, "defect_rate": defect_rate,
         "persons": int(persons["person_id"].nunique()), "source_patients": len(persons),

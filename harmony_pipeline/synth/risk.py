@@ -3,7 +3,9 @@
 The synthetic generator computes each patient's true risk groups from the true inputs with these
 functions; the marts compute them independently in dbt, and end-to-end tests compare the two.
 Rules and cut-offs: /work/shared/reference/clinical_rules.md (cited per function). Inputs are numpy
-arrays aligned per patient (NaN = missing); outputs are object arrays of labels (None = not computable).
+arrays aligned per patient (NaN = missing); outputs are object arrays of labels (None = not computable),
+spelled as the marts spell them (issue 6: 'Very Low', 'Low', 'Intermediate', 'High', 'Very High'; ELN
+'Favorable' / 'Intermediate' / 'Adverse'; IPI 'Low-Intermediate'; NCI 'Standard' / 'High').
 """
 
 from __future__ import annotations
@@ -13,6 +15,19 @@ import numpy as np
 
 def _labels(conditions: list[np.ndarray], labels: list[str], default: str | None = None) -> np.ndarray:
     return np.select(conditions, np.array(labels, dtype=object), default=default).astype(object)
+
+
+def decided(groups: list[np.ndarray]) -> np.ndarray:
+    """The group every completion of inputs a source does not deliver agrees on; None where they differ.
+
+    Each element of `groups` is the classification computed with one possible value of the undelivered
+    inputs: a group is computable from what was delivered exactly when all completions give the same one.
+    """
+    first = np.asarray(groups[0], dtype=object)
+    same = np.ones(len(first), dtype=bool)
+    for other in groups[1:]:
+        same &= np.asarray(other, dtype=object) == first
+    return np.where(same, first, None).astype(object)
 
 
 # --- MDS ------------------------------------------------------------------------------------------------
@@ -161,8 +176,8 @@ def eln_2022(cyto, genes: dict[str, np.ndarray], tp53_vaf) -> np.ndarray:
     adverse = adverse_cyto | tp53 | (adverse_gene & ~npm1 & ~(genes["CEBPA_bZIP"] > 0))
     return _labels(
         [cbf, t911 & ~tp53, adverse, fav_molecular],
-        ["favorable", "intermediate", "adverse", "favorable"],
-        default="intermediate",
+        ["Favorable", "Intermediate", "Adverse", "Favorable"],
+        default="Intermediate",
     )
 
 
@@ -183,8 +198,8 @@ def eln_2017(cyto, genes: dict[str, np.ndarray], itd_ratio) -> np.ndarray:
     favourable = (npm1 & itd_low_or_none) | (genes["CEBPA_bZIP"] > 0)
     return _labels(
         [cbf, t911, adverse, favourable],
-        ["favorable", "intermediate", "adverse", "favorable"],
-        "intermediate",
+        ["Favorable", "Intermediate", "Adverse", "Favorable"],
+        "Intermediate",
     )
 
 
@@ -242,7 +257,7 @@ def cll_ipi(tp53_abnormal, ighv_identity, b2m, binet, age) -> np.ndarray:
         + np.isin(binet, ["B", "C"]) * 1
         + (age > 65) * 1
     )
-    return _labels([score <= 1, score <= 3, score <= 6], ["Low", "Intermediate", "High"], "Very high")
+    return _labels([score <= 1, score <= 3, score <= 6], ["Low", "Intermediate", "High"], "Very High")
 
 
 # --- Lymphoma ------------------------------------------------------------------------------------------
@@ -253,7 +268,7 @@ def ipi(age, ldh_ratio, ecog, stage, extranodal_sites) -> np.ndarray:
         (age > 60) * 1 + (ldh_ratio > 1) * 1 + (ecog >= 2) * 1 + (stage >= 3) * 1 + (extranodal_sites > 1) * 1
     )
     return _labels(
-        [score <= 1, score == 2, score == 3], ["Low", "Low-intermediate", "High-intermediate"], "High"
+        [score <= 1, score == 2, score == 3], ["Low", "Low-Intermediate", "High-Intermediate"], "High"
     )
 
 
@@ -266,7 +281,7 @@ def nccn_ipi(age, ldh_ratio, ecog, stage, major_extranodal) -> np.ndarray:
         + (ecog >= 2) * 1
     )
     return _labels(
-        [score <= 1, score <= 3, score <= 5], ["Low", "Low-intermediate", "High-intermediate"], "High"
+        [score <= 1, score <= 3, score <= 5], ["Low", "Low-Intermediate", "High-Intermediate"], "High"
     )
 
 
@@ -279,6 +294,6 @@ def flipi(age, stage, hb, ldh_ratio, nodal_areas) -> np.ndarray:
 
 
 def nci_risk(age, wbc, subtype) -> np.ndarray:
-    """NCI/Rome risk: B-ALL aged 1-18 only; standard = age 1-9.99 and WBC < 50."""
+    """NCI/Rome risk: B-ALL aged 1-18 only; Standard = age 1-9.99 and WBC < 50, else High."""
     eligible = (subtype == "B-ALL") & (age >= 1) & (age < 19)
-    return _labels([~eligible, (age < 10) & (wbc < 50)], [None, "standard"], "high")
+    return _labels([~eligible, (age < 10) & (wbc < 50)], [None, "Standard"], "High")

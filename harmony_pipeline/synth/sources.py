@@ -848,6 +848,19 @@ def render_transplant_registry(t: pd.DataFrame, ctx) -> list[OutFile]:
     return [OutFile(f"hct_registry_{ctx.stamp}.txt", "csv", f, cols, opts)]
 
 
+# --- what each source does not deliver ------------------------------------------------------------------------
+
+# Risk inputs a source does not deliver, per disease (read off the renderers above): the ground truth keeps
+# a true group only where it does not depend on them (generate.computable_groups). The paediatric group's
+# common data set has NPM1, FLT3-ITD, CEBPA bZIP and a TP53 flag but neither the ELN myelodysplasia genes
+# nor the TP53 VAF; the transplant registry has no labs, genetics or staging at all.
+NOTHING_DELIVERED = "no risk inputs"
+UNDELIVERED: dict[str, dict[str, tuple[str, ...]] | str] = {
+    "paed_leukaemia": {"AML": ("eln_genes", "tp53_vaf")},
+    "transplant_registry": NOTHING_DELIVERED,
+}
+
+
 # --- the network ---------------------------------------------------------------------------------------------
 
 EU = {"DE": 0.25, "FR": 0.2, "IT": 0.2, "ES": 0.15, "NL": 0.1, "GB": 0.1}

@@ -13,7 +13,9 @@
     case
         when {{ g.cbf }} then 'Favorable'
         when {{ g.t_9_11 }} and {{ g.tp53 }} and {{ g.tp53_vaf }} >= 0.10 then 'Adverse'
-        when {{ g.t_9_11 }} then 'Intermediate'
+        when {{ g.t_9_11 }} and ({{ g.tp53 }} = false or {{ g.tp53_vaf }} < 0.10) then 'Intermediate'
+        -- t(9;11) with TP53 untested, or mutated without its VAF: Adverse or Intermediate, not decidable
+        when {{ g.t_9_11 }} then null
         -- a class-defining lesion not ruled out could still override what follows
         when {{ g.cbf }} is null or {{ g.t_9_11 }} is null then null
         when {{ g.adverse_cyto }} then 'Adverse'

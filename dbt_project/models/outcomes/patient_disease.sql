@@ -35,7 +35,8 @@ select
     p.sex,
     cast(coalesce(
         p.age_at_diagnosis,
-        round(datediff('day', p.birth_date, d.diagnosis_date) / 365.25, 1)
+        -- unrounded: age cut-offs (CLL-IPI > 65, IPI > 60) must see 65.04 as over 65; IPSS-RA rounds itself
+        datediff('day', p.birth_date, d.diagnosis_date) / 365.25
     ) as double) as age_at_diagnosis,
     p.country,
     p.provider_kind,
