@@ -89,11 +89,7 @@ def to_date(s: pd.Series, fmt: str, origin: str | None = None) -> tuple[pd.Serie
         out = pd.Timestamp(origin) + pd.to_timedelta(days.round(), unit="D")
         return out.astype("datetime64[ns]"), bad
     if s.dtype == object:  # Excel/JSON: datetime objects next to text
-        is_date = (
-            s.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)), na_action="ignore")
-            .fillna(False)
-            .astype(bool)
-        )
+        is_date = s.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)), na_action="ignore").eq(True)
     else:
         is_date = pd.Series(False, index=s.index)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")

@@ -189,13 +189,14 @@ def eln_2017(cyto, genes: dict[str, np.ndarray], itd_ratio) -> np.ndarray:
     itd = genes["FLT3_ITD"] > 0
     itd_high = itd & (np.nan_to_num(itd_ratio) >= 0.5)
     itd_low_or_none = ~itd | ~itd_high
+    favourable = (npm1 & itd_low_or_none) | (genes["CEBPA_bZIP"] > 0)
+    # RUNX1 / ASXL1 are not adverse next to a favorable subtype (table 5 footnote), TP53 always is
     adverse = (
         np.isin(cyto, ELN_ADVERSE_CYTO_2017)
         | (genes["TP53"] > 0)
         | (~npm1 & itd_high)
-        | (((genes["RUNX1"] > 0) | (genes["ASXL1"] > 0)) & ~(npm1 & itd_low_or_none))
+        | (((genes["RUNX1"] > 0) | (genes["ASXL1"] > 0)) & ~favourable)
     )
-    favourable = (npm1 & itd_low_or_none) | (genes["CEBPA_bZIP"] > 0)
     return _labels(
         [cbf, t911, adverse, favourable],
         ["Favorable", "Intermediate", "Adverse", "Favorable"],
