@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: setup lint
+	$(BIN)/dagster definitions validate -w workspace.yaml
 	bash scripts/install-browser.sh
 	$(BIN)/pytest
 
