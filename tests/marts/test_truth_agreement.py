@@ -19,8 +19,9 @@ from truth_agreement import agreement, build_cohort, survival_separation
 KEY = "marts-truth-test-key"
 SEED = 7
 PATIENTS = 1500
-# MDS and MM sources only, enough patients per IPSS-R / R-ISS group for the survival estimates
-SURVIVAL_PATIENTS = 20000
+# MDS and MM sources only: 60k persons give ~300 IPSS-R Very High and ~700 R-ISS III patients (at 20k the
+# smallest group, ~90 patients, can miss by 40% on sampling noise alone: bench/risk_truth.py --seed 3)
+SURVIVAL_PATIENTS = 60000
 SURVIVAL_SOURCES = ["mds_registry_fr", "mm_trials_network", "nl_be_hemato"]
 
 
