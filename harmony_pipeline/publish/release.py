@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +30,8 @@ from pathlib import Path
 import duckdb
 
 from harmony_pipeline import __version__
-from harmony_pipeline.settings import PROJECT_ROOT, Settings
+from harmony_pipeline.privacy.report import git_commit
+from harmony_pipeline.settings import Settings
 
 RELEASE_SCHEMA = "release"  # written by the privacy stage (docs/architecture.md)
 RELEASE_TABLE = "release"  # the metadata table inside every published file
@@ -85,16 +85,7 @@ def keep_count() -> int:
 
 def code_version() -> str:
     """Package version plus the git commit (and '-dirty'), when the code runs from a checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+    commit = git_commit()
     return f"{__version__}+{commit}" if commit else __version__
 
 
