@@ -11,7 +11,6 @@ import json
 import os
 from datetime import UTC, datetime
 
-import duckdb
 from dagster import (
     AssetKey,
     AssetSelection,
@@ -34,6 +33,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from harmony_pipeline.contracts import load_contracts
 from harmony_pipeline.ingest.assets import source_partitions
 from harmony_pipeline.settings import get_settings
+from harmony_pipeline.warehouse import connect_warehouse
 
 RAW = AssetSelection.assets(AssetKey(["landing", "raw_deliveries"]))
 PUBLISH = AssetSelection.groups("privacy", "publish")
@@ -172,7 +172,7 @@ def record_run_failures(context: RunFailureSensorContext):
 def record_failure(run_id: str, job_name: str, partition: str | None, message: str) -> None:
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with connect_warehouse(settings) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(
             "CREATE TABLE IF NOT EXISTS ops.run_failures (run_id VARCHAR, job_name VARCHAR, "

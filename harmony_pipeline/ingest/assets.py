@@ -8,7 +8,6 @@ proves nothing was lost. Partitions: one per source contract, added by sync_sour
 
 from datetime import UTC, datetime
 
-import duckdb
 import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
@@ -28,6 +27,7 @@ from harmony_pipeline.ingest.load import LEDGER, ingest_source, ledger_violation
 from harmony_pipeline.quality import gx_run
 from harmony_pipeline.quality.frames import canonical_frame
 from harmony_pipeline.quality.suites import suites_for
+from harmony_pipeline.warehouse import connect_warehouse
 
 source_partitions = DynamicPartitionsDefinition(name="source")
 GX_SAMPLE_ROWS = 20_000
@@ -47,9 +47,7 @@ def sync_source_partitions(instance, harmony_settings=None) -> list[str]:
 
 
 def _connect():
-    harmony = settings.get_settings()
-    harmony.home.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(harmony.warehouse))
+    return connect_warehouse(settings.get_settings())
 
 
 @asset(

@@ -9,7 +9,6 @@ and are blocking: a failed check stops the run before publish, so the previous r
 
 from collections.abc import Sequence
 
-import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -34,6 +33,7 @@ from harmony_pipeline.privacy.gates import (
 from harmony_pipeline.privacy.report import build_report, report_path, write_report
 from harmony_pipeline.privacy.small_cells import protect_aggregate
 from harmony_pipeline.settings import Settings, get_settings
+from harmony_pipeline.warehouse import connect_warehouse
 
 RELEASE_CANDIDATE_KEY = AssetKey(["privacy", "release_candidate"])
 MARTS_SCHEMA = "marts"
@@ -46,7 +46,7 @@ def build_release_candidate(settings: Settings) -> dict:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     k = settings.min_cell
     marts_report: dict[str, dict] = {}
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with connect_warehouse(settings) as con:
         con.execute("BEGIN")
         con.execute(f"DROP SCHEMA IF EXISTS {RELEASE_SCHEMA} CASCADE")
         con.execute(f"CREATE SCHEMA {RELEASE_SCHEMA}")
@@ -92,7 +92,7 @@ def _check_result(gate: GateResult) -> AssetCheckResult:
 
 def _run_gate(gate) -> AssetCheckResult:
     settings = get_settings()
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         return _check_result(gate(con, settings))
 
 

@@ -1,10 +1,10 @@
 """Dagster asset `publish/published_release`: the gated `release.*` schema becomes the analyst file."""
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from harmony_pipeline.publish.release import publish_release
 from harmony_pipeline.settings import Settings, get_settings
+from harmony_pipeline.warehouse import connect_warehouse
 
 LEDGER_TABLE = "ops.delivery_ledger"  # written by ingest (docs/architecture.md)
 
@@ -13,7 +13,7 @@ def included_deliveries(settings: Settings) -> list[dict]:
     """Every delivery recorded in the warehouse ledger (none when ingest has not written one)."""
     if not settings.warehouse.is_file():
         return []  # publish_release then says there is no warehouse
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'delivery_ledger'"
         ).fetchone()[0]

@@ -7,12 +7,12 @@ Reads the warehouse only, writes files under $HARMONY_HOME/reports/.
 import base64
 from pathlib import Path
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from harmony_pipeline.settings import get_settings
 from harmony_pipeline.transform.assets import dbt_environment, mart_asset_keys
 from harmony_pipeline.transform.project import MANIFEST, dbt_resource
+from harmony_pipeline.warehouse import connect_warehouse
 
 PREVIEW_ROWS = 5
 
@@ -42,7 +42,7 @@ def omop_quality(context: AssetExecutionContext) -> MaterializeResult:
     docs_dir = settings.reports / "dbt_docs"
     # `dbt docs generate` reads the catalog from the warehouse; its site is linked from here
     dbt_resource().cli(["docs", "generate"], target_path=docs_dir, manifest=MANIFEST).wait()
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         total, passed, fatal_failed = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE passed), "
             "count(*) FILTER (WHERE NOT passed AND severity = 'fatal') FROM ops.dq_results"
@@ -80,7 +80,7 @@ def marts_overview(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()
     plots = write_km_plots(settings.warehouse, settings.reports / "km")
     metadata = {}
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         tables = [
             r[0]
             for r in con.execute(
