@@ -32,6 +32,7 @@ STEP_STAGE = {
     "reports__marts_overview": "marts",
     "harmony_dbt": "dbt",
 }
+JSON_MAX_BYTES = (1 << 32) - 1  # DuckDB takes at most a 32-bit size
 INCREMENTAL_SOURCE = "mds_registry_fr"  # its second delivery arrives after the full run
 
 
@@ -107,7 +108,9 @@ def floor_seconds(landing: Path, output_rows: int, workdir: Path) -> dict:
             elif suffix == ".parquet":
                 con.execute(f"CREATE TABLE f{i} AS SELECT * FROM read_parquet('{file}')")
             elif suffix == ".json":
-                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM read_json('{file}')")
+                # a whole export can be one JSON document (the myeloma network nests every patient)
+                relation = f"read_json('{file}', maximum_object_size={JSON_MAX_BYTES})"
+                con.execute(f"CREATE TABLE f{i} AS SELECT * FROM {relation}")
             else:  # Excel and SAS transport have no DuckDB reader without an extension download
                 frame = pd.read_excel(file) if suffix in (".xlsx", ".xls") else pd.read_sas(file)
                 con.register("frame", frame)
