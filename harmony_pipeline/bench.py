@@ -135,7 +135,6 @@ def omop_rows(warehouse: Path) -> int:
 
 
 def bench_one(patients: int, seed: int, reuse: bool) -> dict:
-    from harmony_pipeline.contracts import load_contracts
     from harmony_pipeline.definitions import defs
     from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
     from harmony_pipeline.runner import open_instance, progress
@@ -164,7 +163,7 @@ def bench_one(patients: int, seed: int, reuse: bool) -> dict:
     latest.rename(held_back)
 
     instance = open_instance()
-    partitions = sync_partitions(instance, load_contracts(settings))
+    partitions = sync_partitions(instance, settings)
     progress(f"bench {patients:,}: running the pipeline through Dagster")
     started = time.monotonic()
     result = defs.resolve_job_def(full_refresh_job.name).execute_in_process(

@@ -31,7 +31,7 @@ from dagster import (
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from harmony_pipeline.contracts import load_contracts
-from harmony_pipeline.ingest.assets import source_partitions
+from harmony_pipeline.ingest.assets import source_partitions, sync_source_partitions
 from harmony_pipeline.settings import get_settings
 from harmony_pipeline.warehouse import connect_warehouse
 
@@ -75,12 +75,9 @@ def all_sources_tags(source_ids: list[str]) -> dict[str, str]:
     }
 
 
-def sync_partitions(instance, source_ids) -> list[str]:
-    """Add a partition for every contract that has none; returns the partitions in their order."""
-    known = instance.get_dynamic_partitions(source_partitions.name)
-    missing = sorted(set(source_ids) - set(known))
-    if missing:
-        instance.add_dynamic_partitions(source_partitions.name, missing)
+def sync_partitions(instance, settings=None) -> list[str]:
+    """Every contract's partition (added where missing), in the instance's order."""
+    sync_source_partitions(instance, settings)
     return list(instance.get_dynamic_partitions(source_partitions.name))
 
 
@@ -104,7 +101,7 @@ _cron, _timezone = nightly_cron()
     "default 02:00 Europe/Brussels): every source, then OMOP, marts and publish, in one run.",
 )
 def nightly_full_refresh(context: ScheduleEvaluationContext):
-    partitions = sync_partitions(context.instance, load_contracts(get_settings()))
+    partitions = sync_partitions(context.instance, get_settings())
     tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
     return RunRequest(run_key=f"nightly-{tick}", tags=all_sources_tags(partitions))
 

@@ -45,16 +45,14 @@ def run_pipeline(settings: Settings | None = None) -> bool:
     from harmony_pipeline.transform.project import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # before the definitions load: they are built from the manifest
-    from harmony_pipeline.contracts import load_contracts
     from harmony_pipeline.definitions import defs
     from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
 
     settings = settings or get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     instance = open_instance()
-    contracts = load_contracts(settings)
-    partitions = sync_partitions(instance, contracts)
-    progress(f"run: {len(contracts)} sources, home {settings.home}")
+    partitions = sync_partitions(instance, settings)
+    progress(f"run: {len(partitions)} sources, home {settings.home}")
     job = defs.resolve_job_def(full_refresh_job.name)
     started = time.monotonic()
     result = job.execute_in_process(
