@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from harmony_pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from harmony_pipeline.warehouse import connect_warehouse
 
 DEMO_PATIENTS = 2000
 DEMO_SEED = 20261125
@@ -68,7 +69,7 @@ def run_pipeline(settings: Settings | None = None) -> bool:
 def summary(settings: Settings) -> str:
     """Rows per OMOP table, quarantine per source, marts and where they are, how to go on."""
     lines = []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         omop = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'omop' ORDER BY 1"
         ).fetchall()

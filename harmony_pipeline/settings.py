@@ -17,6 +17,11 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 BUILTIN_CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts" / "builtin"
 KEY_ENV = "HARMONY_PSEUDONYM_KEY"
+# DuckDB takes 80% of RAM by default; a site machine shares memory with other work, so the pipeline
+# caps every DuckDB it opens (dbt's too, through the profile) and spills the rest to disk.
+MEMORY_LIMIT_ENV = "HARMONY_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "HARMONY_DUCKDB_THREADS"
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 class MissingKeyError(RuntimeError):
@@ -64,8 +69,27 @@ class Settings:
     def key_file(self) -> Path:
         return PROJECT_ROOT / ".harmony" / "pseudonym.key"
 
+    @property
+    def spill_dir(self) -> Path:
+        return self.home / "tmp"
+
     def contract_dirs(self) -> list[Path]:
         return [BUILTIN_CONTRACTS_DIR, self.contracts_dir]
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        """Memory cap, threads and spill folder for every DuckDB connection the pipeline opens."""
+        return {
+            "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
+            "threads": int(os.environ.get(THREADS_ENV, os.cpu_count() or 1)),
+            "temp_directory": str(self.spill_dir),
+        }
+
+    def export_duckdb_environment(self) -> None:
+        """Hand the same limits to dbt, which runs as a subprocess and reads them in profiles.yml."""
+        config = self.duckdb_config()
+        os.environ[MEMORY_LIMIT_ENV] = str(config["memory_limit"])
+        os.environ[THREADS_ENV] = str(config["threads"])
+        os.environ["HARMONY_DUCKDB_TEMP_DIR"] = str(config["temp_directory"])
 
 
 def get_settings() -> Settings:

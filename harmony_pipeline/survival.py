@@ -357,17 +357,17 @@ def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> 
     import duckdb
     import matplotlib
 
+    from harmony_pipeline.settings import get_settings
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     if out_dir is None:
-        from harmony_pipeline.settings import get_settings
-
         out_dir = get_settings().reports / "km"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True, config=get_settings().duckdb_config())
     try:
         existing = {
             r[0]

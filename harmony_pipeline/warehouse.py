@@ -20,7 +20,9 @@ def connect_warehouse(
     settings.home.mkdir(parents=True, exist_ok=True)
     for attempt in range(attempts):
         try:
-            return duckdb.connect(str(settings.warehouse), read_only=read_only)
+            return duckdb.connect(
+                str(settings.warehouse), read_only=read_only, config=settings.duckdb_config()
+            )
         except duckdb.IOException as exc:
             if LOCK_MESSAGE not in str(exc) or attempt == attempts - 1:
                 raise

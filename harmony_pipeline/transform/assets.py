@@ -49,6 +49,7 @@ def dbt_environment(settings) -> None:
     # dbt runs as a subprocess and reads the warehouse path from its profile (profiles.yml).
     os.environ["HARMONY_WAREHOUSE"] = str(settings.warehouse)
     os.environ["HARMONY_HOME"] = str(settings.home)
+    settings.export_duckdb_environment()
 
 
 @dbt_assets(
