@@ -10,6 +10,7 @@ from harmony_pipeline.ingest.load import (
     ingest_source,
     ledger_violations,
     new_deliveries,
+    one_checkpoint,
     prepare_warehouse,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "ingest_source",
     "ledger_violations",
     "new_deliveries",
+    "one_checkpoint",
     "prepare_warehouse",
 ]

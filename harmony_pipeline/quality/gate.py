@@ -45,30 +45,117 @@ class BatchRejected(Exception):
 
 @dataclass
 class GateResult:
-    passed: dict[str, pd.DataFrame]
+    """What the gate decided. The passing rows stay in the gate's DuckDB connection (no pandas round
+    trip): `write_passed` inserts them into a table of that connection; `passed` reads them as canonical
+    DataFrames on demand. `close()` drops the gate's temporary tables."""
+
     quarantined: pd.DataFrame  # frames.QUARANTINE_COLUMNS, one record per failing rule of a row
     rows_read: dict[str, int] = field(default_factory=dict)
     rows_quarantined: dict[str, int] = field(default_factory=dict)
+    rows_passed: dict[str, int] = field(default_factory=dict)  # per canonical entity of the read
+    con: object = field(default=None, repr=False)  # the connection holding the gate's tables
+    owns_con: bool = field(default=False, repr=False)
+    _passed: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
 
     @property
     def pass_rate(self) -> float:
         read = sum(self.rows_read.values())
         return 1.0 if read == 0 else 1 - sum(self.rows_quarantined.values()) / read
 
+    def passed_sql(self, entity: str) -> str:
+        """SELECT of an entity's passing rows (canonical columns, delivered order) over the gate's tables."""
+        cols = ", ".join(sql_rules.q(f.name) for f in canonical.table_columns(entity))
+        return (
+            f"SELECT {cols} FROM {sql_rules.typed_table(entity)} WHERE _row_id NOT IN "
+            f"(SELECT _row_id FROM {VIOLATIONS} WHERE entity = '{entity}') ORDER BY _row_id"
+        )
+
+    def write_passed(self, con, entity: str, target: str) -> None:
+        """INSERT the passing rows of one entity into `target` (a table with the canonical columns)."""
+        if con is not self.con:
+            raise ValueError("write_passed needs the connection the gate ran on (apply_gate(con=...))")
+        cols = ", ".join(sql_rules.q(f.name) for f in canonical.table_columns(entity))
+        con.execute(f"INSERT INTO {target} ({cols}) {self.passed_sql(entity)}")
+
+    @property
+    def passed(self) -> dict[str, pd.DataFrame]:
+        if self._passed is None:
+            self._passed = {
+                name: canonical_frame(self.con.execute(self.passed_sql(name)).df(), name)
+                for name in self.rows_passed
+            }
+        return self._passed
+
+    def close(self) -> None:
+        if self.con is None:
+            return
+        if self.owns_con:
+            self.con.close()
+        else:
+            _drop_tables(self.con)
+        self.con = None
+
+
+VIOLATIONS = "gate_violations"  # (entity, _row_id, field, rule, value, reason): one row per failure
+DUPLICATES = "gate_duplicates"  # (entity, _row_id) of later copies of an exact duplicate row
+RAW = "_raw_"  # prefix of a delivered value kept next to its typed column (see _stage)
+
+
+def _unique_view(entity: str) -> str:
+    """The typed rows without the later copies of exact duplicates (what the suites judge)."""
+    return f"gate_unique_{entity}"
+
+
+def _drop_tables(con) -> None:
+    for name in canonical.ENTITIES:
+        con.execute(f"DROP VIEW IF EXISTS {_unique_view(name)}")
+        con.execute(f"DROP TABLE IF EXISTS {sql_rules.typed_table(name)}")
+    con.execute(f"DROP TABLE IF EXISTS {DUPLICATES}")
+    con.execute(f"DROP TABLE IF EXISTS {VIOLATIONS}")
+
 
 def _input_frame(frame: pd.DataFrame, entity: str) -> pd.DataFrame:
-    """The delivered columns, with object columns as text so DuckDB types them consistently."""
-    out = {}
+    """The delivered columns plus _row_id; object columns of typed fields as text (cast in SQL).
+
+    Typed columns (float64, Int64, datetime64, pandas strings) go to DuckDB as they are: it scans them
+    natively, so there is no per-value Python work here.
+    """
+    out = {"_row_id": np.arange(len(frame), dtype=np.int64)}
     for f in canonical.table_columns(entity):
         col = frame[f.name]
-        if col.dtype == object and f.dtype != "VARCHAR":
-            col = col.astype("string")  # python dates, numbers or text: one text column, cast in SQL
-        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
-            col = col.astype(object).where(col.notna(), None)
-        out[f.name] = col.to_numpy()
-    data = pd.DataFrame(out)
-    data.insert(0, "_row_id", np.arange(len(data), dtype=np.int64))
-    return data
+        if col.dtype == object:
+            if f.dtype != "VARCHAR":
+                col = col.astype("string")  # python dates, numbers or text: one text column, cast in SQL
+            else:
+                col = col.where(col.notna(), None)
+        out[f.name] = col.array  # the array, not the Series: no index alignment, no copy
+    return pd.DataFrame(out, copy=False)
+
+
+def _stage(con, frame: pd.DataFrame, entity: str) -> list[str]:
+    """Copy one entity's rows into its typed table in a single scan; returns the fields that were
+    delivered as another type (kept as RAW + name for the type rule and the quarantine record)."""
+    con.register("gate_input", _input_frame(frame, entity))
+    try:
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE gate_input)").fetchall())
+        cols, raw = ["_row_id"], []
+        for f in canonical.table_columns(entity):
+            col, given = sql_rules.q(f.name), types[f.name]
+            if given == f.dtype:
+                cols.append(col)
+                continue
+            cols.append(f"TRY_CAST({col} AS {f.dtype}) AS {col}")
+            # a timestamp always has a date (read_delivery's dates are datetime64): nothing to keep
+            if f.dtype != "VARCHAR" and not (f.dtype == "DATE" and given.startswith("TIMESTAMP")):
+                cols.append(f"{col} AS {sql_rules.q(RAW + f.name)}")
+                raw.append(f.name)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {sql_rules.typed_table(entity)} AS SELECT {', '.join(cols)} "
+            "FROM gate_input"
+        )
+    finally:
+        con.unregister("gate_input")
+    return raw
 
 
 def _files(frame: pd.DataFrame | None) -> str:
@@ -77,19 +164,22 @@ def _files(frame: pd.DataFrame | None) -> str:
     return ", ".join(sorted(frame["file_name"].dropna().astype(str).unique())) or "(delivery)"
 
 
-def _record_sql(entity: str) -> str:
-    parts = ", ".join(
-        f"{sql_rules.q(f.name)} := coalesce(CAST(t.{sql_rules.q(f.name)} AS VARCHAR), CAST(i.{sql_rules.q(f.name)} AS VARCHAR))"
-        for f in canonical.ENTITIES[entity].fields
-    )
-    return f"CAST(to_json(struct_pack({parts})) AS VARCHAR)"
+def _record_sql(entity: str, raw: list[str]) -> str:
+    """The row as JSON (lineage excluded): the typed value, else the value as delivered."""
+    parts = []
+    for f in canonical.ENTITIES[entity].fields:
+        value = f"CAST(t.{sql_rules.q(f.name)} AS VARCHAR)"
+        if f.name in raw:
+            value = f"coalesce({value}, CAST(t.{sql_rules.q(RAW + f.name)} AS VARCHAR))"
+        parts.append(f"{sql_rules.q(f.name)} := {value}")
+    return f"CAST(to_json(struct_pack({', '.join(parts)})) AS VARCHAR)"
 
 
 def _gx_violations(con, entity: str, expectations: list, suite_name: str) -> pd.DataFrame:
     """Run expectations the SQL compiler does not translate through GX; failing rows as violations."""
     from great_expectations.core import ExpectationSuite
 
-    typed = con.execute(f"SELECT * FROM u_{entity} ORDER BY _row_id").df()
+    typed = con.execute(f"SELECT * FROM {_unique_view(entity)} ORDER BY _row_id").df()
     frame = canonical_frame(typed, entity)
     frame.index = typed["_row_id"].to_numpy()
     suite = ExpectationSuite(name=suite_name, expectations=expectations)
@@ -125,21 +215,32 @@ def apply_gate(
     today: date | None = None,
     engine: str = "duckdb",
     suites_dir: Path = EXPECTATIONS_DIR,
+    con=None,
 ) -> GateResult:
     """Gate one delivery read (contracts.DeliveryRead: entities, rejects).
 
     engine='duckdb' runs compiled expectations in DuckDB (fast); engine='gx' runs every expectation
     through Great Expectations (slow; used to prove both engines agree).
+    con: a DuckDB connection to gate in (ingest passes the warehouse's, so the passing rows go into
+    raw.* without leaving DuckDB); by default a private in-memory one. Close the result when done.
     """
     settings = settings or get_settings()
     today = today or date.today()
     source_id = getattr(contract, "source_id", None)
     cutoff = today + timedelta(days=settings.date_shift_days)
-    con = duckdb.connect()
+    owns = con is None
+    if owns:
+        con = duckdb.connect(config=settings.duckdb_config())
     try:
-        return _gate(con, read, source_id, settings, cutoff, engine, suites_dir)
-    finally:
-        con.close()
+        result = _gate(con, read, source_id, settings, cutoff, engine, suites_dir)
+    except BaseException:
+        if owns:
+            con.close()
+        else:
+            _drop_tables(con)
+        raise
+    result.con, result.owns_con = con, owns
+    return result
 
 
 def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateResult:
@@ -147,6 +248,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
     unknown = sorted(set(entities) - set(canonical.ENTITIES))
     if unknown:
         raise BatchRejected(source_id, "(delivery)", f"unknown entities {unknown}")
+    raw: dict[str, list[str]] = {}
     for name in canonical.ENTITIES:
         frame = entities.get(name)
         cols = [f.name for f in canonical.table_columns(name)]
@@ -155,31 +257,29 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise BatchRejected(source_id, _files(frame), f"{name}: missing column(s) {', '.join(missing)}")
-        con.register(f"in_{name}", _input_frame(frame, name))
-        casts = ", ".join(
-            f"TRY_CAST({sql_rules.q(f.name)} AS {f.dtype}) AS {sql_rules.q(f.name)}"
-            for f in canonical.table_columns(name)
-        )
-        con.execute(f"CREATE TEMP TABLE t_{name} AS SELECT _row_id, {casts} FROM in_{name}")
+        raw[name] = _stage(con, frame, name)
 
-    # 1-2: typing and exact duplicates
+    # 1-2: typing (fields delivered as text) and exact duplicates
     checks = []
     for name in canonical.ENTITIES:
-        for f in canonical.table_columns(name):
-            if f.dtype == "VARCHAR":
-                continue
-            col = sql_rules.q(f.name)
+        dtypes = {f.name: f.dtype for f in canonical.table_columns(name)}
+        for field_name in raw[name]:
+            col, given = sql_rules.q(field_name), sql_rules.q(RAW + field_name)
             checks.append(
-                f"SELECT '{name}' AS entity, _row_id, '{f.name}' AS field, 'type' AS rule, "
-                f"CAST({col} AS VARCHAR) AS value, '{f.name} is not a valid {f.dtype}' AS reason "
-                f"FROM in_{name} WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {f.dtype}) IS NULL"
+                f"SELECT '{name}' AS entity, _row_id, '{field_name}' AS field, 'type' AS rule, "
+                f"CAST({given} AS VARCHAR) AS value, '{field_name} is not a valid {dtypes[field_name]}' AS reason "
+                f"FROM {sql_rules.typed_table(name)} WHERE {given} IS NOT NULL AND {col} IS NULL"
             )
         checks.append(sql_rules.duplicate_row_sql(name))
-    con.execute("CREATE TEMP TABLE v AS " + " UNION ALL ".join(checks))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS " + " UNION ALL ".join(checks))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {DUPLICATES} AS SELECT entity, _row_id FROM {VIOLATIONS} "
+        "WHERE rule = 'duplicate_row'"
+    )
     for name in canonical.ENTITIES:
         con.execute(
-            f"CREATE TEMP VIEW u_{name} AS SELECT * FROM t_{name} "
-            f"WHERE _row_id NOT IN (SELECT _row_id FROM v WHERE entity = '{name}' AND rule = 'duplicate_row')"
+            f"CREATE OR REPLACE TEMP VIEW {_unique_view(name)} AS SELECT * FROM {sql_rules.typed_table(name)} "
+            f"WHERE _row_id NOT IN (SELECT _row_id FROM {DUPLICATES} WHERE entity = '{name}')"
         )
 
     # 3: the GX suites
@@ -197,7 +297,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
                 if engine == "duckdb":
                     try:
                         sql = sql_rules.compile_expectation(
-                            name, cfg.type, dict(cfg.kwargs), dict(cfg.meta or {}), f"u_{name}"
+                            name, cfg.type, dict(cfg.kwargs), dict(cfg.meta or {}), _unique_view(name)
                         )
                     except ValueError:
                         sql = None
@@ -210,37 +310,37 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
                 if found.empty:
                     continue
                 con.register("gx_found", found)
-                con.execute("INSERT INTO v SELECT entity, _row_id, field, rule, value, reason FROM gx_found")
+                con.execute(
+                    f"INSERT INTO {VIOLATIONS} SELECT entity, _row_id, field, rule, value, reason FROM gx_found"
+                )
                 con.unregister("gx_found")
     # 4: cross-row rules
     queries += sql_rules.cross_row_sql(cutoff)
-    con.execute("INSERT INTO v " + " UNION ALL ".join(queries))
+    con.execute(f"INSERT INTO {VIOLATIONS} " + " UNION ALL ".join(queries))
 
     rejects = _reader_rejects(read, source_id)
     file_rows = getattr(read, "rows_read", None) or {}
     _check_batch_share(con, rejects, source_id, settings.quarantine_batch_threshold, file_rows)
 
-    passed, parts, rows_read, rows_quarantined = {}, [], {}, {}
+    failing = dict(
+        con.execute(f"SELECT entity, count(DISTINCT _row_id) FROM {VIOLATIONS} GROUP BY entity").fetchall()
+    )
+    parts, rows_read, rows_quarantined, rows_passed = [], {}, {}, {}
     for name in canonical.ENTITIES:
         if name not in entities:
             continue
-        cols = ", ".join(sql_rules.q(f.name) for f in canonical.table_columns(name))
-        frame = con.execute(
-            f"SELECT {cols} FROM t_{name} WHERE _row_id NOT IN "
-            f"(SELECT _row_id FROM v WHERE entity = '{name}') ORDER BY _row_id"
-        ).df()
-        passed[name] = canonical_frame(frame, name)
-        parts.append(
-            con.execute(
-                f"SELECT i.source_id, i.delivery_id, i.file_name, CAST(i.row_number AS BIGINT) AS row_number, "
-                f"v.entity, v.field, v.rule, v.value, v.reason, {_record_sql(name)} AS record "
-                f"FROM v JOIN in_{name} i USING (_row_id) JOIN t_{name} t USING (_row_id) "
-                f"WHERE v.entity = '{name}' ORDER BY i.file_name, i.row_number, v._row_id, v.rule, v.field"
-            ).df()
-        )
-        failing = con.execute(f"SELECT count(DISTINCT _row_id) FROM v WHERE entity = '{name}'").fetchone()[0]
+        if failing.get(name):
+            parts.append(
+                con.execute(
+                    f"SELECT t.source_id, t.delivery_id, t.file_name, t.row_number, v.entity, v.field, v.rule, "
+                    f"v.value, v.reason, {_record_sql(name, raw[name])} AS record "
+                    f"FROM {VIOLATIONS} v JOIN {sql_rules.typed_table(name)} t USING (_row_id) "
+                    f"WHERE v.entity = '{name}' ORDER BY t.file_name, t.row_number, v._row_id, v.rule, v.field"
+                ).df()
+            )
         rows_read[name] = len(entities[name])
-        rows_quarantined[name] = int(failing)
+        rows_quarantined[name] = int(failing.get(name, 0))
+        rows_passed[name] = rows_read[name] - rows_quarantined[name]
     for name, count in _count_rejects(rejects).items():
         rows_read[name] = rows_read.get(name, 0) + count
         rows_quarantined[name] = rows_quarantined.get(name, 0) + count
@@ -248,7 +348,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
     quarantined = pd.concat([p for p in parts if not p.empty] or [empty_quarantine()], ignore_index=True)
     quarantined = quarantined[QUARANTINE_COLUMNS]
     quarantined["row_number"] = quarantined["row_number"].astype("Int64")
-    return GateResult(passed, quarantined, rows_read, rows_quarantined)
+    return GateResult(quarantined, rows_read, rows_quarantined, rows_passed)
 
 
 def _reader_rejects(read, source_id) -> pd.DataFrame:
@@ -282,7 +382,8 @@ def _count_rejects(rejects: pd.DataFrame) -> dict[str, int]:
 def _highest_row_number(con, keys: pd.DataFrame, file_name: str) -> int:
     """The last data row of a file seen in any entity or reject (when the read does not say its rows)."""
     union = " UNION ALL ".join(
-        f"SELECT max(row_number) FROM in_{n} WHERE file_name = $f" for n in canonical.ENTITIES
+        f"SELECT max(row_number) FROM {sql_rules.typed_table(n)} WHERE file_name = $f"
+        for n in canonical.ENTITIES
     )
     seen = con.execute(f"SELECT max(m) FROM ({union}) AS t(m)", {"f": file_name}).fetchone()[0] or 0
     rejected = keys.loc[keys["file_name"] == file_name, "row_number"].max()
@@ -299,8 +400,8 @@ def _check_batch_share(
     (DeliveryRead.rows_read; without it, the highest row number seen in the file).
     """
     union = " UNION ALL ".join(
-        f"SELECT '{name}' AS entity, i.file_name, i._row_id, i._row_id IN "
-        f"(SELECT _row_id FROM v WHERE entity = '{name}') AS failed FROM in_{name} i"
+        f"SELECT '{name}' AS entity, i.file_name, i._row_id IN "
+        f"(SELECT _row_id FROM {VIOLATIONS} WHERE entity = '{name}') AS failed FROM {sql_rules.typed_table(name)} i"
         for name in canonical.ENTITIES
     )
     counts = con.execute(
@@ -319,8 +420,8 @@ def _check_batch_share(
     for row in counts.itertuples():
         if row.n >= MIN_ROWS_FOR_BATCH_SHARE and row.failed / row.n > threshold:
             top = con.execute(
-                f"SELECT rule, count(DISTINCT _row_id) AS n FROM v WHERE entity = ? AND _row_id IN "
-                f"(SELECT _row_id FROM in_{row.entity} WHERE file_name = ?) "
+                f"SELECT rule, count(DISTINCT _row_id) AS n FROM {VIOLATIONS} WHERE entity = ? AND _row_id IN "
+                f"(SELECT _row_id FROM {sql_rules.typed_table(row.entity)} WHERE file_name = ?) "
                 "GROUP BY rule ORDER BY n DESC, rule LIMIT 3",
                 [row.entity, row.file_name],
             ).fetchall() if row.entity in canonical.ENTITIES else []  # fmt: skip

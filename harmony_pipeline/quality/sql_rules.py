@@ -6,7 +6,8 @@ generated suites use translate to one predicate each with the same semantics as 
 by map expectations, `ignore_row_if` honoured); tests/quality check the two engines agree row by row.
 Anything else is run by GX itself (quality.gx_run).
 
-Every query yields (entity, _row_id, field, rule, value, reason) over the typed tables t_<entity>.
+Every query yields (entity, _row_id, field, rule, value, reason) over the gate's typed tables
+(`typed_table(entity)`, one per entity, temporary in the gate's DuckDB connection).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from harmony_pipeline import canonical
 EARLIEST_PLAUSIBLE_DATE = "1900-01-01"
 
 _CONDITION = re.compile(r'^\s*(\w+)\s*==\s*(?:"([^"]*)"|(-?[0-9]+))\s*$')  # col=="text" or col==number
+
+
+def typed_table(entity: str) -> str:
+    """The gate's temporary table of one entity's rows, typed to canonical types (quality.gate)."""
+    return f"gate_typed_{entity}"
 
 
 def q(name: str) -> str:
@@ -134,7 +140,7 @@ def duplicate_row_sql(entity: str) -> str:
     keys = ", ".join(q(c) for c in fields)
     inner = (
         f"SELECT _row_id, file_name, row_number, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY file_name, row_number, _row_id) AS _copy FROM t_{entity}"
+        f"ORDER BY file_name, row_number, _row_id) AS _copy FROM {typed_table(entity)}"
     )
     return _select(
         entity, "*", "duplicate_row", "'copy of an earlier row'",
@@ -151,7 +157,7 @@ def cross_row_sql(future_cutoff: date) -> list[str]:
     earliest = f"DATE '{EARLIEST_PLAUSIBLE_DATE}'"
     # the anchor: the patient's first plausible diagnosis date in this delivery
     first_dx = (
-        "SELECT patient_key, min(diagnosis_date) AS first_dx FROM t_diagnosis "
+        f"SELECT patient_key, min(diagnosis_date) AS first_dx FROM {typed_table('diagnosis')} "
         f"WHERE diagnosis_date BETWEEN {earliest} AND {cutoff} GROUP BY patient_key"
     )
     rules = []
@@ -160,7 +166,9 @@ def cross_row_sql(future_cutoff: date) -> list[str]:
         ("follow_up", "last_contact_date", "last_contact_before_diagnosis", "last contact"),
         ("treatment", "start_date", "treatment_before_diagnosis", "treatment start"),
     ):
-        table = f"(SELECT t.*, d.first_dx FROM t_{entity} t JOIN ({first_dx}) d USING (patient_key))"
+        table = (
+            f"(SELECT t.*, d.first_dx FROM {typed_table(entity)} t JOIN ({first_dx}) d USING (patient_key))"
+        )
         rules.append(
             f"SELECT '{entity}' AS entity, _row_id, '{col}' AS field, '{rule}' AS rule, "
             f"CAST({q(col)} AS VARCHAR) AS value, "
@@ -175,14 +183,14 @@ def cross_row_sql(future_cutoff: date) -> list[str]:
                 _select(
                     entity.name, f.name, "future_date", q(f.name),
                     f"{f.name} lies in the future (after {future_cutoff.isoformat()}, today plus the date-shift window)",
-                    f"{q(f.name)} > {cutoff}", f"t_{entity.name}",
+                    f"{q(f.name)} > {cutoff}", typed_table(entity.name),
                 )
             )  # fmt: skip
             rules.append(
                 _select(
                     entity.name, f.name, "implausible_date", q(f.name),
                     f"{f.name} is before {EARLIEST_PLAUSIBLE_DATE}",
-                    f"{q(f.name)} < {earliest}", f"t_{entity.name}",
+                    f"{q(f.name)} < {earliest}", typed_table(entity.name),
                 )
             )  # fmt: skip
     return rules

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from small_source import HEADER, clean_line, clinical_csv
 
-from harmony_pipeline.ingest import ingest_source, ledger_violations
+from harmony_pipeline.ingest import ingest_source, ledger_violations, one_checkpoint
 from harmony_pipeline.settings import get_settings
 
 KEY = b"test-key"
@@ -160,3 +160,21 @@ def test_batch_failure_rejects_only_that_delivery(contract, land, warehouse):
 
 def test_clean_line_is_clean():
     assert clean_line(0).count(",") == HEADER.count(",")
+
+
+def test_one_checkpoint_defers_and_restores_the_wal_limit(contract, land, warehouse):
+    """Many deliveries, one checkpoint: the WAL limit is lifted while loading, restored after, and the
+    loaded rows are in the database file (a new process sees them without the WAL)."""
+
+    def limit():
+        return warehouse.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+
+    before = limit()
+    land("2024-01", {"clinical.csv": clinical_csv(15)})
+    with one_checkpoint(warehouse) as timing:
+        assert limit() != before
+        ingest(warehouse, contract)
+    assert limit() == before and timing["checkpoint"] > 0
+    wal = get_settings().warehouse.with_name(get_settings().warehouse.name + ".wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert count(warehouse, "raw.patient") == 15

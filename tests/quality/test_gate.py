@@ -6,6 +6,7 @@ import json
 from datetime import date
 from types import SimpleNamespace
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -213,3 +214,47 @@ def test_gx_engine_agrees_with_duckdb_engine():
     }
     assert by_engine["duckdb"] == by_engine["gx"]
     assert len(by_engine["duckdb"]) >= 2 * len(canonical.LABS) + 5
+
+
+def test_gate_in_a_given_connection_writes_passed_rows_and_cleans_up():
+    """Ingest gates in the warehouse connection: passing rows go to a table by SQL, and the gate's
+    temporary tables are gone after close() and after a batch rejection."""
+    con = duckdb.connect()
+    con.execute(canonical.create_table_sql("main", "patient"))
+
+    def temporary():
+        return con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+
+    read = SimpleNamespace(entities={"patient": rows("patient", patient(), patient(sex="X"), patient())},
+                           rejects=None)  # fmt: skip
+    result = apply_gate(read, CONTRACT, settings=get_settings(), today=TODAY, con=con)
+    assert result.rows_passed == {"patient": 2} and temporary()
+    result.write_passed(con, "patient", "main.patient")
+    written = con.execute("SELECT row_number, sex FROM main.patient ORDER BY row_number").fetchall()
+    assert written == [(1, "F"), (3, "F")]
+    assert list(result.passed["patient"]["row_number"]) == [1, 3]
+    with pytest.raises(ValueError, match="connection the gate ran on"):
+        result.write_passed(duckdb.connect(), "patient", "main.patient")
+    result.close()
+    assert temporary() == []
+    bad = SimpleNamespace(entities={"patient": rows("patient", *[patient(sex="?") for _ in range(12)])},
+                          rejects=None)  # fmt: skip
+    with pytest.raises(BatchRejected):
+        apply_gate(bad, CONTRACT, settings=get_settings(), today=TODAY, con=con)
+    assert temporary() == []
+
+
+def test_typed_input_keeps_no_raw_copy_and_text_input_is_typed_in_sql():
+    """Columns read_delivery already typed go to DuckDB as they are; text in a typed column is cast
+    in SQL and quarantined with the delivered text when it is no value of that type."""
+    typed = rows("lab_result", {"lab": "hb", "value": 9.0, "unit": "g/dL", "measured_date": date(2020, 1, 1)})
+    typed = typed.astype({"value": "float64", "measured_date": "datetime64[ns]", "lab": "string"})
+    text = rows("lab_result", {"lab": "hb", "value": "9,5", "unit": "g/dL"}, {"lab": "hb", "value": "9.5",
+                                                                             "unit": "g/dL"})  # fmt: skip
+    untypable = {("lab_result", 1, "type"), ("lab_result", 1, "required")}  # no value: required fails too
+    for frame, bad in ((typed, set()), (text, untypable)):
+        result = gate(lab_result=frame)
+        assert failures(result) == bad
+    q = gate(lab_result=text).quarantined.set_index("rule")
+    assert q.loc["type", "value"] == "9,5" and json.loads(q.loc["type", "record"])["value"] == "9,5"
+    assert gate(lab_result=text).passed["lab_result"]["value"].tolist() == [9.5]
