@@ -69,19 +69,15 @@ class Settings:
     def key_file(self) -> Path:
         return PROJECT_ROOT / ".harmony" / "pseudonym.key"
 
-    @property
-    def spill_dir(self) -> Path:
-        return self.home / "tmp"
-
     def contract_dirs(self) -> list[Path]:
         return [BUILTIN_CONTRACTS_DIR, self.contracts_dir]
 
     def duckdb_config(self) -> dict[str, str | int]:
-        """Memory cap, threads and spill folder for every DuckDB connection the pipeline opens."""
+        """Memory cap and threads for every DuckDB connection the pipeline opens. Beyond the cap DuckDB
+        spills to `<database file>.tmp/` (its default; dbt cannot set another folder once one is in use)."""
         return {
             "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
             "threads": int(os.environ.get(THREADS_ENV, os.cpu_count() or 1)),
-            "temp_directory": str(self.spill_dir),
         }
 
     def export_duckdb_environment(self) -> None:
@@ -89,7 +85,6 @@ class Settings:
         config = self.duckdb_config()
         os.environ[MEMORY_LIMIT_ENV] = str(config["memory_limit"])
         os.environ[THREADS_ENV] = str(config["threads"])
-        os.environ["HARMONY_DUCKDB_TEMP_DIR"] = str(config["temp_directory"])
 
 
 def get_settings() -> Settings:
