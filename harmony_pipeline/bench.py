@@ -34,6 +34,9 @@ STEP_STAGE = {
 }
 JSON_MAX_BYTES = (1 << 32) - 1  # DuckDB takes at most a 32-bit size
 INCREMENTAL_SOURCE = "mds_registry_fr"  # its second delivery arrives after the full run
+# what a run leaves in a bench home; removed before each run (the cohort itself is kept for --reuse)
+RUN_OUTPUTS = ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp", "published", "dbt_target")
+RUN_OUTPUTS += ("audit", "reports", "held_back")
 
 
 def tree_rss_bytes(root: int) -> int:
@@ -196,7 +199,10 @@ def bench_one(patients: int, seed: int, reuse: bool) -> dict:
         started = time.monotonic()
         synthesise(home, patients=patients, seed=seed, deliveries=2)
         stages["synth"] = time.monotonic() - started
-    for stale in ("warehouse.duckdb", "published", "dbt_target", "audit", "held_back"):
+    # a delivery held back by an interrupted run goes back where it came from: a cohort never loses one
+    for leftover in sorted((home / "held_back").glob("*")):
+        leftover.rename(settings.landing / INCREMENTAL_SOURCE / leftover.name)
+    for stale in RUN_OUTPUTS:
         target = home / stale
         shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     # hold one source's last delivery back: it lands after the full run, as an incremental delivery
