@@ -36,7 +36,9 @@ from harmony_pipeline.quality.suites import suites_for
 from harmony_pipeline.warehouse import connect_warehouse
 
 source_partitions = DynamicPartitionsDefinition(name="source")
-GX_SAMPLE_ROWS = 20_000
+# Rows per entity the GX check re-validates. GX's cost is mostly per expectation (about 20 ms each, 278
+# at 100k patients), so 5,000 rows cost little more than 500; 20,000 added about 3 s to every run.
+GX_SAMPLE_ROWS = 5_000
 
 
 def sync_source_partitions(instance, harmony_settings=None) -> list[str]:
@@ -186,7 +188,8 @@ def gx_suites_check(context: AssetCheckExecutionContext) -> AssetCheckResult:
             # The gate already judged every row (these suites compiled to DuckDB SQL); this independent
             # Great Expectations run re-validates a fixed, repeatable sample so it stays cheap at scale.
             frame = con.execute(
-                f'SELECT * FROM (SELECT * FROM raw."{entity}" WHERE list_contains(?, [source_id, delivery_id])) '
+                f'SELECT * FROM (SELECT r.* FROM raw."{entity}" r SEMI JOIN (SELECT p[1] AS source_id, '
+                "p[2] AS delivery_id FROM (SELECT unnest(?) AS p)) USING (source_id, delivery_id)) "
                 f"USING SAMPLE reservoir({GX_SAMPLE_ROWS} ROWS) REPEATABLE (42) "
                 "ORDER BY source_id, delivery_id, file_name, row_number",
                 [pairs],

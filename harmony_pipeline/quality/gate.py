@@ -1,12 +1,15 @@
 """The quality gate: one delivery's canonical rows in, passing rows and quarantine records out.
 
-Rules, in order, all evaluated set-based in an in-memory DuckDB:
+Rules, all evaluated set-based in DuckDB (the caller's connection, or a private in-memory one):
 1. typing: a value that cannot be cast to its canonical type (rule `type`);
 2. exact duplicate rows within the delivery: later copies (rule `duplicate_row`);
 3. the GX suites of `expectations/` (canonical per entity plus the source's own), compiled to SQL
    (quality.sql_rules) or, for expectation types the compiler does not know, run by GX itself;
-4. cross-row rules per patient: death / last contact / treatment before diagnosis, dates in the future
-   (beyond today + the date-shift window) or before 1900.
+4. dates in the future (beyond today + the date-shift window) or before 1900, and cross-row rules per
+   patient: death / last contact / treatment before diagnosis.
+Each entity's rows are copied once into a typed temporary table; every rule judged on a row alone
+(typing, dates, the suites' row expectations) is evaluated in one scan of it, uniqueness and duplicates
+by a hash aggregate that leaves only the repeated keys to an exact window.
 A row failing any rule is quarantined with one record per failure; every other row passes.
 
 A batch failure rejects the whole delivery (BatchRejected naming file and cause): a missing canonical
@@ -17,7 +20,7 @@ a share over a handful of rows says nothing about the batch).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -259,52 +262,54 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
             raise BatchRejected(source_id, _files(frame), f"{name}: missing column(s) {', '.join(missing)}")
         raw[name] = _stage(con, frame, name)
 
-    # 1-2: typing (fields delivered as text) and exact duplicates
-    checks = []
-    for name in canonical.ENTITIES:
-        dtypes = {f.name: f.dtype for f in canonical.table_columns(name)}
-        for field_name in raw[name]:
-            col, given = sql_rules.q(field_name), sql_rules.q(RAW + field_name)
-            checks.append(
-                f"SELECT '{name}' AS entity, _row_id, '{field_name}' AS field, 'type' AS rule, "
-                f"CAST({given} AS VARCHAR) AS value, '{field_name} is not a valid {dtypes[field_name]}' AS reason "
-                f"FROM {sql_rules.typed_table(name)} WHERE {given} IS NOT NULL AND {col} IS NULL"
-            )
-        checks.append(sql_rules.duplicate_row_sql(name))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS " + " UNION ALL ".join(checks))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {DUPLICATES} AS SELECT entity, _row_id FROM {VIOLATIONS} "
-        "WHERE rule = 'duplicate_row'"
-    )
+    # exact duplicates first: the suites judge only the first copy of a row
+    duplicates = " UNION ALL ".join(sql_rules.duplicate_row_sql(name) for name in canonical.ENTITIES)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS {duplicates}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DUPLICATES} AS SELECT entity, _row_id FROM {VIOLATIONS}")
     for name in canonical.ENTITIES:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {_unique_view(name)} AS SELECT * FROM {sql_rules.typed_table(name)} "
             f"WHERE _row_id NOT IN (SELECT _row_id FROM {DUPLICATES} WHERE entity = '{name}')"
         )
 
-    # 3: the GX suites
     queries = []
     for name in canonical.ENTITIES:
         if name not in entities or entities[name].empty:
             continue
+        # typing (a value delivered as text that is no value of its type) and implausible dates
+        dtypes = {f.name: f.dtype for f in canonical.table_columns(name)}
+        row_rules = [
+            sql_rules.RowRule(field_name, "type", sql_rules.q(RAW + field_name),
+                              f"{field_name} is not a valid {dtypes[field_name]}",
+                              f"{sql_rules.q(RAW + field_name)} IS NOT NULL AND {sql_rules.q(field_name)} IS NULL")
+            for field_name in raw[name]
+        ]  # fmt: skip
+        row_rules += sql_rules.date_rules(name, cutoff)
+        # the GX suites: row rules join the scan above (first copies only), uniqueness is its own query,
+        # anything the compiler does not translate runs in GX itself
         for suite in suites_for(name, source_id, suites_dir):
             via_gx = []
             for exp in suite.expectations:
                 cfg = exp.configuration
                 if cfg.type == TYPE_LIST and engine == "duckdb":
                     continue  # typing is checked row by row above
-                sql = None
+                rule = sql = None
                 if engine == "duckdb":
+                    kwargs, meta = dict(cfg.kwargs), dict(cfg.meta or {})
                     try:
-                        sql = sql_rules.compile_expectation(
-                            name, cfg.type, dict(cfg.kwargs), dict(cfg.meta or {}), _unique_view(name)
-                        )
+                        rule = sql_rules.row_rule(cfg.type, kwargs, meta)
+                        if rule is None:
+                            sql = sql_rules.compile_expectation(
+                                name, cfg.type, kwargs, meta, _unique_view(name)
+                            )
                     except ValueError:
-                        sql = None
-                if sql is None:
-                    via_gx.append(exp)
-                else:
+                        rule = sql = None
+                if rule is not None:
+                    row_rules.append(replace(rule, where=f"NOT _dup AND ({rule.where})"))
+                elif sql is not None:
                     queries.append(sql)
+                else:
+                    via_gx.append(exp)
             if via_gx:
                 found = _gx_violations(con, name, via_gx, suite.name)
                 if found.empty:
@@ -314,7 +319,12 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
                     f"INSERT INTO {VIOLATIONS} SELECT entity, _row_id, field, rule, value, reason FROM gx_found"
                 )
                 con.unregister("gx_found")
-    # 4: cross-row rules
+        marked = (
+            f"(SELECT *, _row_id IN (SELECT _row_id FROM {DUPLICATES} WHERE entity = '{name}') AS _dup "
+            f"FROM {sql_rules.typed_table(name)})"
+        )
+        queries.append(sql_rules.row_rules_sql(name, row_rules, marked))
+    # rules across rows and entities of a patient
     queries += sql_rules.cross_row_sql(cutoff)
     con.execute(f"INSERT INTO {VIOLATIONS} " + " UNION ALL ".join(queries))
 
@@ -335,7 +345,8 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
                     f"SELECT t.source_id, t.delivery_id, t.file_name, t.row_number, v.entity, v.field, v.rule, "
                     f"v.value, v.reason, {_record_sql(name, raw[name])} AS record "
                     f"FROM {VIOLATIONS} v JOIN {sql_rules.typed_table(name)} t USING (_row_id) "
-                    f"WHERE v.entity = '{name}' ORDER BY t.file_name, t.row_number, v._row_id, v.rule, v.field"
+                    f"WHERE v.entity = '{name}' "
+                    "ORDER BY t.file_name, t.row_number, v._row_id, v.rule, v.field, v.value, v.reason"
                 ).df()
             )
         rows_read[name] = len(entities[name])

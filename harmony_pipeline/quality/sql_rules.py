@@ -13,6 +13,7 @@ Every query yields (entity, _row_id, field, rule, value, reason) over the gate's
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from harmony_pipeline import canonical
@@ -71,28 +72,41 @@ def _pair_value(kwargs: dict) -> str:
     )
 
 
-def compile_expectation(entity: str, exp_type: str, kwargs: dict, meta: dict, table: str) -> str | None:
-    """SQL selecting the rows that violate one expectation, or None if this type is not compiled.
+@dataclass(frozen=True)
+class RowRule:
+    """A rule judged on each row alone: the rows where `where` holds fail it (SQL over a typed table)."""
 
-    Batch-level type checks compile to None here: typing is checked row by row (TRY_CAST) by the gate.
-    """
+    field: str
+    rule: str
+    value_sql: str  # the offending value shown in the quarantine record
+    reason: str
+    where: str
+
+    def select(self, entity: str, table: str) -> str:
+        return _select(entity, self.field, self.rule, self.value_sql, self.reason, self.where, table)
+
+
+def row_rule(exp_type: str, kwargs: dict, meta: dict) -> RowRule | None:
+    """One expectation as a row predicate, or None when it is no row rule (uniqueness, or a type the
+    compiler does not know). ValueError when its row_condition has no SQL translation."""
     rule = meta.get("rule") or exp_type
     reason = meta.get("reason") or exp_type
     cond = _row_condition(kwargs)
     guard = f"({cond}) AND " if cond else ""
     col = kwargs.get("column")
     if exp_type == "expect_column_values_to_not_be_null":
-        return _select(entity, col, rule, q(col), reason, f"{guard}{q(col)} IS NULL", table)
+        return RowRule(col, rule, q(col), reason, f"{guard}{q(col)} IS NULL")
     if exp_type == "expect_column_values_to_be_null":
-        return _select(entity, col, rule, q(col), reason, f"{guard}{q(col)} IS NOT NULL", table)
+        return RowRule(col, rule, q(col), reason, f"{guard}{q(col)} IS NOT NULL")
     if exp_type == "expect_column_values_to_be_in_set":
         values = ", ".join(lit(v) for v in kwargs["value_set"])
-        where = f"{guard}{q(col)} IS NOT NULL AND {q(col)} NOT IN ({values})"
-        return _select(entity, col, rule, q(col), reason, where, table)
+        return RowRule(
+            col, rule, q(col), reason, f"{guard}{q(col)} IS NOT NULL AND {q(col)} NOT IN ({values})"
+        )
     if exp_type == "expect_column_values_to_match_regex":
         # GX (pandas) matches with re.search, as DuckDB's regexp_matches: anchors in the pattern decide
         where = f"{guard}{q(col)} IS NOT NULL AND NOT regexp_matches(CAST({q(col)} AS VARCHAR), {lit(kwargs['regex'])})"
-        return _select(entity, col, rule, q(col), reason, where, table)
+        return RowRule(col, rule, q(col), reason, where)
     if exp_type == "expect_column_values_to_be_between":
         checks = []
         if kwargs.get("min_value") is not None:
@@ -101,14 +115,15 @@ def compile_expectation(entity: str, exp_type: str, kwargs: dict, meta: dict, ta
         if kwargs.get("max_value") is not None:
             op = ">=" if kwargs.get("strict_max") else ">"
             checks.append(f"{q(col)} {op} {lit(kwargs['max_value'])}")
-        where = f"{guard}{q(col)} IS NOT NULL AND ({' OR '.join(checks) or 'false'})"
-        return _select(entity, col, rule, q(col), reason, where, table)
+        return RowRule(
+            col, rule, q(col), reason, f"{guard}{q(col)} IS NOT NULL AND ({' OR '.join(checks) or 'false'})"
+        )
     if exp_type == "expect_column_pair_values_to_be_in_set":
         a, b = q(kwargs["column_A"]), q(kwargs["column_B"])
         pairs = ", ".join(lit(f"{x}\x1f{y}") for x, y in kwargs["value_pairs_set"])
         # GX default ignore_row_if='both_values_are_missing'
         where = f"{guard}NOT ({a} IS NULL AND {b} IS NULL) AND coalesce({a} || chr(31) || {b}, '') NOT IN ({pairs})"
-        return _select(entity, kwargs["column_B"], rule, _pair_value(kwargs), reason, where, table)
+        return RowRule(kwargs["column_B"], rule, _pair_value(kwargs), reason, where)
     if exp_type == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = q(kwargs["column_A"]), q(kwargs["column_B"])
         op = ">=" if kwargs.get("or_equal") else ">"
@@ -119,40 +134,103 @@ def compile_expectation(entity: str, exp_type: str, kwargs: dict, meta: dict, ta
             else f"{a} IS NULL AND {b} IS NULL"
         )
         where = f"{guard}NOT ({missing}) AND NOT coalesce({a} {op} {b}, false)"
-        return _select(entity, kwargs["column_A"], rule, _pair_value(kwargs), reason, where, table)
-    if exp_type == "expect_compound_columns_to_be_unique":
-        keys = ", ".join(q(c) for c in kwargs["column_list"])
-        shown = " || ', ' || ".join(
-            f"coalesce(CAST({q(c)} AS VARCHAR), 'NULL')" for c in kwargs["column_list"]
-        )
-        # GX default ignore_row_if='all_values_are_missing'; NULLs compare equal, as pandas duplicated()
-        inner = (
-            f"SELECT *, count(*) OVER (PARTITION BY {keys}) AS _n FROM {table} "
-            f"WHERE {guard}NOT ({' AND '.join(f'{q(c)} IS NULL' for c in kwargs['column_list'])})"
-        )
-        return _select(entity, ",".join(kwargs["column_list"]), rule, shown, reason, "_n > 1", f"({inner})")
+        return RowRule(kwargs["column_A"], rule, _pair_value(kwargs), reason, where)
     return None
+
+
+def compile_expectation(entity: str, exp_type: str, kwargs: dict, meta: dict, table: str) -> str | None:
+    """SQL selecting the rows that violate one expectation, or None if this type is not compiled.
+
+    Batch-level type checks compile to None here: typing is checked row by row (TRY_CAST) by the gate.
+    """
+    found = row_rule(exp_type, kwargs, meta)
+    if found is not None:
+        return found.select(entity, table)
+    if exp_type == "expect_compound_columns_to_be_unique":
+        rule = meta.get("rule") or exp_type
+        reason = meta.get("reason") or exp_type
+        cond = _row_condition(kwargs)
+        columns = kwargs["column_list"]
+        shown = " || ', ' || ".join(f"coalesce(CAST({q(c)} AS VARCHAR), 'NULL')" for c in columns)
+        # GX default ignore_row_if='all_values_are_missing'; NULLs compare equal, as pandas duplicated()
+        where = " AND ".join(
+            [*([f"({cond})"] if cond else []), f"NOT ({' AND '.join(f'{q(c)} IS NULL' for c in columns)})"]
+        )
+        repeated = _repeated(table, columns, where, "count(*) OVER (PARTITION BY {keys})", "_n")
+        return _select(entity, ",".join(columns), rule, shown, reason, "_n > 1", repeated)
+    return None
+
+
+def _repeated(table: str, keys: list[str], where: str, window: str, name: str) -> str:
+    """The rows of `table` (filtered by `where`) whose `keys` occur more than once, with the window
+    `window` (over each group of equal keys, NULLs equal) as column `name`.
+
+    Set-based in two steps: a hash aggregate finds the few key hashes seen twice, then the exact window
+    runs over those rows only (a window over every row sorts them all; equal keys have equal hashes,
+    so every group that repeats is whole among the candidates).
+    """
+    cols = ", ".join(q(c) for c in keys)
+    candidates = f"SELECT hash({cols}) AS _h FROM {table} WHERE {where} GROUP BY _h HAVING count(*) > 1"
+    return (
+        f"(SELECT *, {window.format(keys=cols)} AS {name} FROM {table} "
+        f"WHERE {where} AND hash({cols}) IN ({candidates}))"
+    )
+
+
+def row_rules_sql(entity: str, rules: list[RowRule], table: str) -> str:
+    """All row rules of one entity in one scan: rows failing any rule, one result row per failure."""
+    if not rules:
+        return f"SELECT '{entity}' AS entity, _row_id, NULL::VARCHAR AS field, NULL::VARCHAR AS rule, NULL::VARCHAR AS value, NULL::VARCHAR AS reason FROM {table} WHERE false"
+    failures = ", ".join(
+        f"CASE WHEN {r.where} THEN {{'field': {lit(r.field)}, 'rule': {lit(r.rule)}, "
+        f"'value': CAST({r.value_sql} AS VARCHAR), 'reason': {lit(r.reason)}}} END"
+        for r in rules
+    )
+    anywhere = " OR ".join(f"({r.where})" for r in rules)
+    # the CASE list is only built for the rare failing rows; OR stops at the first rule a row fails
+    return (
+        f"SELECT '{entity}' AS entity, _row_id, f.field, f.rule, f.value, f.reason FROM "
+        f"(SELECT _row_id, unnest([{failures}]) AS f FROM {table} WHERE {anywhere}) WHERE f IS NOT NULL"
+    )
 
 
 def duplicate_row_sql(entity: str) -> str:
     """Exact duplicates of a row (every field and the patient equal) within the delivery: later copies."""
     fields = ["delivery_id", "patient_key", *canonical.ENTITIES[entity].field_names]
-    keys = ", ".join(q(c) for c in fields)
-    inner = (
-        f"SELECT _row_id, file_name, row_number, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY file_name, row_number, _row_id) AS _copy FROM {typed_table(entity)}"
-    )
+    window = "row_number() OVER (PARTITION BY {keys} ORDER BY file_name, row_number, _row_id)"
+    repeated = _repeated(typed_table(entity), fields, "true", window, "_copy")
     return _select(
         entity, "*", "duplicate_row", "'copy of an earlier row'",
-        "the same row was delivered more than once", "_copy > 1", f"({inner})",
+        "the same row was delivered more than once", "_copy > 1", repeated,
     )  # fmt: skip
 
 
-def cross_row_sql(future_cutoff: date) -> list[str]:
-    """Rules over several rows or entities of one patient in the delivery (GX cannot say these per row).
+def date_rules(entity: str, future_cutoff: date) -> list[RowRule]:
+    """Dates in the future or before 1900, per DATE field of an entity.
 
     future_cutoff = today + the date-shift window: a shifted date may lie up to that many days ahead.
     """
+    cutoff = f"DATE '{future_cutoff.isoformat()}'"
+    earliest = f"DATE '{EARLIEST_PLAUSIBLE_DATE}'"
+    rules = []
+    for f in canonical.ENTITIES[entity].fields:
+        if f.dtype != "DATE":
+            continue
+        col = q(f.name)
+        rules.append(
+            RowRule(
+                f.name, "future_date", col,
+                f"{f.name} lies in the future (after {future_cutoff.isoformat()}, today plus the date-shift window)",
+                f"{col} > {cutoff}",
+            )
+        )  # fmt: skip
+        rules.append(RowRule(f.name, "implausible_date", col, f"{f.name} is before {EARLIEST_PLAUSIBLE_DATE}",
+                             f"{col} < {earliest}"))  # fmt: skip
+    return rules
+
+
+def cross_row_sql(future_cutoff: date) -> list[str]:
+    """Rules over several rows or entities of one patient in the delivery (GX cannot say these per row)."""
     cutoff = f"DATE '{future_cutoff.isoformat()}'"
     earliest = f"DATE '{EARLIEST_PLAUSIBLE_DATE}'"
     # the anchor: the patient's first plausible diagnosis date in this delivery
@@ -175,22 +253,4 @@ def cross_row_sql(future_cutoff: date) -> list[str]:
             f"'{what} date ' || CAST({q(col)} AS VARCHAR) || ' is before the diagnosis date ' "
             f"|| CAST(first_dx AS VARCHAR) AS reason FROM {table} WHERE {q(col)} < first_dx"
         )
-    for entity in canonical.ENTITIES.values():
-        for f in entity.fields:
-            if f.dtype != "DATE":
-                continue
-            rules.append(
-                _select(
-                    entity.name, f.name, "future_date", q(f.name),
-                    f"{f.name} lies in the future (after {future_cutoff.isoformat()}, today plus the date-shift window)",
-                    f"{q(f.name)} > {cutoff}", typed_table(entity.name),
-                )
-            )  # fmt: skip
-            rules.append(
-                _select(
-                    entity.name, f.name, "implausible_date", q(f.name),
-                    f"{f.name} is before {EARLIEST_PLAUSIBLE_DATE}",
-                    f"{q(f.name)} < {earliest}", typed_table(entity.name),
-                )
-            )  # fmt: skip
     return rules

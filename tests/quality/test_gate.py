@@ -258,3 +258,22 @@ def test_typed_input_keeps_no_raw_copy_and_text_input_is_typed_in_sql():
     q = gate(lab_result=text).quarantined.set_index("rule")
     assert q.loc["type", "value"] == "9,5" and json.loads(q.loc["type", "record"])["value"] == "9,5"
     assert gate(lab_result=text).passed["lab_result"]["value"].tolist() == [9.5]
+
+
+def test_missing_values_compare_equal_in_duplicates_and_natural_keys():
+    """A key or row with NULLs repeats when its values and NULLs repeat (pandas duplicated(), GX and the
+    compiled SQL agree); a key with a NULL in another place is another key."""
+    lab = {"lab": "hb", "unit": "g/dL", "measured_date": None}
+    frame = rows("lab_result",
+                 {"patient": "p1", **lab, "value": 9.0}, {"patient": "p1", **lab, "value": 9.0},  # a copy
+                 {"patient": "p2", **lab, "value": 9.0}, {"patient": "p2", **lab, "value": 10.0},  # one key
+                 {"patient": "p3", **lab, "value": 9.0},
+                 {"patient": "p3", **{**lab, "measured_date": date(2020, 1, 1)}, "value": 10.0})  # fmt: skip
+    read = SimpleNamespace(entities={"lab_result": frame}, rejects=None)
+    found = {
+        engine: failures(apply_gate(read, CONTRACT, settings=get_settings(), today=TODAY, engine=engine))
+        for engine in ("duckdb", "gx")
+    }
+    assert found["duckdb"] == found["gx"] == {
+        ("lab_result", 2, "duplicate_row"), ("lab_result", 3, "unique_key"), ("lab_result", 4, "unique_key")
+    }  # fmt: skip
