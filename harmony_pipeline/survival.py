@@ -80,6 +80,10 @@ def _finite(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
+def _nan_if_none(value: float | None) -> float:
+    return np.nan if value is None else value
+
+
 def _fit(time: pd.Series, event: pd.Series, label: str):
     from lifelines import KaplanMeierFitter
 
@@ -116,33 +120,34 @@ def km_table(frame: pd.DataFrame, time_col: str, event_col: str, group_col: str)
     p_value = logrank_p(data[time_col], data[event_col], data[group_col]) if len(data) else None
     for group, part in sorted(data.groupby(group_col), key=lambda item: str(item[0])):
         kmf = _fit(part[time_col], part[event_col], str(group))
-        table = kmf.event_table
-        survival = kmf.survival_function_.iloc[:, 0]
-        ci = kmf.confidence_interval_
+        table = kmf.event_table  # one row per distinct time, time 0 included, as the estimate below
+        ci = kmf.confidence_interval_.to_numpy(dtype=float)
         median_low, median_high = _median_ci(kmf)
         follow_up = float(part[time_col].max())
         at_60 = float(kmf.predict(60.0)) if follow_up >= 60 else None
-        for time in table.index:
-            rows.append(
+        rows.append(
+            pd.DataFrame(
                 {
                     "risk_group": str(group),
-                    "time_months": float(time),
-                    "n_at_risk": int(table.at[time, "at_risk"]),
-                    "n_events": int(table.at[time, "observed"]),
-                    "n_censored": int(table.at[time, "censored"]),
-                    "survival": float(survival.loc[time]),
-                    "ci_lower": _finite(ci.loc[time].iloc[0]),
-                    "ci_upper": _finite(ci.loc[time].iloc[1]),
+                    "time_months": table.index.to_numpy(dtype=float),
+                    "n_at_risk": table["at_risk"].to_numpy(dtype=int),
+                    "n_events": table["observed"].to_numpy(dtype=int),
+                    "n_censored": table["censored"].to_numpy(dtype=int),
+                    "survival": kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float),
+                    "ci_lower": np.where(np.isfinite(ci[:, 0]), ci[:, 0], np.nan),
+                    "ci_upper": np.where(np.isfinite(ci[:, 1]), ci[:, 1], np.nan),
                     "n_patients": len(part),
                     "n_events_total": int(part[event_col].sum()),
-                    "median_months": _finite(kmf.median_survival_time_),
-                    "median_ci_lower": median_low,
-                    "median_ci_upper": median_high,
-                    "survival_60m": at_60,
-                    "logrank_p": p_value,
+                    # constants of the group (None as NaN, so every part has float columns)
+                    "median_months": _nan_if_none(_finite(kmf.median_survival_time_)),
+                    "median_ci_lower": _nan_if_none(median_low),
+                    "median_ci_upper": _nan_if_none(median_high),
+                    "survival_60m": _nan_if_none(at_60),
+                    "logrank_p": _nan_if_none(p_value),
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
 def one_record_per_person(mart: pd.DataFrame) -> pd.DataFrame:
@@ -351,9 +356,13 @@ def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
     return _typed(frame, COMUTATION_COLUMNS)
 
 
+PLOT_RESOLUTION_MONTHS = 0.25
+
+
 def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Kaplan-Meier plots (PNG), one per disease x classification x endpoint, from the patient-level
-    marts in `warehouse`. Written to `out_dir` (default $HARMONY_HOME/reports/km/); returns the paths."""
+    """Kaplan-Meier plots (PNG), one per disease x classification x endpoint, drawn from the km_* marts
+    (the estimates analysts get, not a second fit). Written to `out_dir` (default
+    $HARMONY_HOME/reports/km/); returns the paths."""
     import duckdb
     import matplotlib
 
@@ -367,8 +376,7 @@ def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    con = duckdb.connect(str(warehouse), read_only=True, config=get_settings().duckdb_config())
-    try:
+    with duckdb.connect(str(warehouse), read_only=True, config=get_settings().duckdb_config()) as con:
         existing = {
             r[0]
             for r in con.execute(
@@ -376,33 +384,49 @@ def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> 
             ).fetchall()
         }
         for disease, spec in KM_SPECS.items():
-            if f"mart_{disease}" not in existing:
+            if f"km_{disease}" not in existing:
                 continue
-            mart = one_record_per_person(con.execute(f"select * from marts.mart_{disease}").df())
-            for endpoint, time_col, event_col in spec["endpoints"]:
-                for label, group_col in spec["groups"]:
-                    data = mart[[time_col, event_col, group_col]].dropna()
-                    data = data[data[time_col] >= 0]
-                    if data.empty:
+            km = con.execute(f"select * from marts.km_{disease} order by all").df()
+            for endpoint, _, _ in spec["endpoints"]:
+                for label, _ in spec["groups"]:
+                    curves = km[(km["endpoint"] == endpoint) & (km["classification"] == label)]
+                    if curves.empty:
                         continue
-                    p_value = logrank_p(data[time_col], data[event_col], data[group_col])
                     fig, ax = plt.subplots(figsize=(7, 4.5))
-                    for group, part in sorted(data.groupby(group_col), key=lambda item: str(item[0])):
-                        kmf = _fit(part[time_col], part[event_col], f"{group} (n={len(part)})")
-                        kmf.plot_survival_function(ax=ax, ci_show=True)
+                    fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.12)  # fixed: no layout pass
+                    for group, curve in curves.groupby("risk_group", sort=True):
+                        # a 7-inch plot cannot show steps closer than a pixel: keep the last estimate
+                        # of each PLOT_RESOLUTION_MONTHS (thousands of steps at a million patients)
+                        bucket = np.floor(curve["time_months"].to_numpy() / PLOT_RESOLUTION_MONTHS)
+                        curve = curve[np.r_[bucket[1:] != bucket[:-1], True]]
+                        # the estimate is 1 until the first time; steps change after each time
+                        times = np.r_[0.0, curve["time_months"].to_numpy()]
+                        line = ax.step(
+                            times,
+                            np.r_[1.0, curve["survival"].to_numpy()],
+                            where="post",
+                            label=f"{group} (n={curve['n_patients'].iloc[0]})",
+                        )[0]
+                        ax.fill_between(
+                            times,
+                            np.r_[1.0, curve["ci_lower"].to_numpy(dtype=float)],
+                            np.r_[1.0, curve["ci_upper"].to_numpy(dtype=float)],
+                            step="post",
+                            alpha=0.2,
+                            color=line.get_color(),
+                        )
                     title = f"{disease.upper()} {endpoint} by {label}"
-                    if p_value is not None:
-                        title += f" (log-rank p={p_value:.2g})"
+                    p_value = curves["logrank_p"].iloc[0]
+                    if pd.notna(p_value):
+                        title += " (log-rank p<0.001)" if p_value < 0.001 else f" (log-rank p={p_value:.2g})"
                     ax.set_title(title)
                     ax.set_xlabel("months")
                     ax.set_ylabel(f"{endpoint} probability")
                     ax.set_ylim(0, 1.02)
-                    fig.tight_layout()
+                    ax.legend(fontsize="small")
                     slug = label.lower().replace(" ", "").replace("-", "")
                     path = out_dir / f"km_{disease}_{endpoint.lower()}_{slug}.png"
                     fig.savefig(path, dpi=100, metadata={"Software": None})
                     plt.close(fig)
                     paths.append(path)
-    finally:
-        con.close()
     return paths
