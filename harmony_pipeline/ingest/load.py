@@ -247,8 +247,8 @@ def ingest_source(
             read = read_delivery(contract, delivery_dir, key, settings)
             gated = time.monotonic()
             # gated in the warehouse connection (temporary tables), so the load is one INSERT per entity
-            gate = apply_gate(read, contract, settings=settings, today=today, con=con)
-            del read  # the delivery's frames: DuckDB holds the rows now
+            gate = apply_gate(read, contract, settings=settings, today=today, con=con, consume=True)
+            del read  # its frames went to DuckDB entity by entity (consume); the rejects are in the gate
             summary.seconds["read"] += gated - started
             summary.seconds["quality"] += time.monotonic() - gated
         except (DeliveryError, BatchRejected) as exc:

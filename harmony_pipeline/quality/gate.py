@@ -66,11 +66,14 @@ class GateResult:
         return 1.0 if read == 0 else 1 - sum(self.rows_quarantined.values()) / read
 
     def passed_sql(self, entity: str) -> str:
-        """SELECT of an entity's passing rows (canonical columns, delivered order) over the gate's tables."""
+        """SELECT of an entity's passing rows (canonical columns) over the gate's tables, in the order of
+        the delivered files: the rows of one source row (one patient, mostly) sit together, so DuckDB's
+        dictionary compression works on the pseudonyms (at 1M patients raw.mutation is 10x smaller and
+        written faster than in mapping order, where every row group holds every patient)."""
         cols = ", ".join(sql_rules.q(f.name) for f in canonical.table_columns(entity))
         return (
             f"SELECT {cols} FROM {sql_rules.typed_table(entity)} WHERE _row_id NOT IN "
-            f"(SELECT _row_id FROM {VIOLATIONS} WHERE entity = '{entity}') ORDER BY _row_id"
+            f"(SELECT _row_id FROM {VIOLATIONS} WHERE entity = '{entity}') ORDER BY file_name, row_number, _row_id"
         )
 
     def write_passed(self, con, entity: str, target: str) -> None:
@@ -219,6 +222,7 @@ def apply_gate(
     engine: str = "duckdb",
     suites_dir: Path = EXPECTATIONS_DIR,
     con=None,
+    consume: bool = False,
 ) -> GateResult:
     """Gate one delivery read (contracts.DeliveryRead: entities, rejects).
 
@@ -226,6 +230,8 @@ def apply_gate(
     through Great Expectations (slow; used to prove both engines agree).
     con: a DuckDB connection to gate in (ingest passes the warehouse's, so the passing rows go into
     raw.* without leaving DuckDB); by default a private in-memory one. Close the result when done.
+    consume: take each entity's frame out of read.entities once DuckDB holds its rows, so a large
+    delivery is not held twice (ingest does; read.entities is left empty).
     """
     settings = settings or get_settings()
     today = today or date.today()
@@ -235,7 +241,7 @@ def apply_gate(
     if owns:
         con = duckdb.connect(config=settings.duckdb_config())
     try:
-        result = _gate(con, read, source_id, settings, cutoff, engine, suites_dir)
+        result = _gate(con, read, source_id, settings, cutoff, engine, suites_dir, consume)
     except BaseException:
         if owns:
             con.close()
@@ -246,21 +252,27 @@ def apply_gate(
     return result
 
 
-def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateResult:
-    entities = read.entities or {}
+def _gate(con, read, source_id, settings, cutoff, engine, suites_dir, consume) -> GateResult:
+    entities = read.entities if read.entities is not None else {}
     unknown = sorted(set(entities) - set(canonical.ENTITIES))
     if unknown:
         raise BatchRejected(source_id, "(delivery)", f"unknown entities {unknown}")
     raw: dict[str, list[str]] = {}
+    delivered: dict[str, int] = {}  # rows of each entity the read holds
     for name in canonical.ENTITIES:
         frame = entities.get(name)
         cols = [f.name for f in canonical.table_columns(name)]
         if frame is None:
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        else:
+            delivered[name] = len(frame)
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise BatchRejected(source_id, _files(frame), f"{name}: missing column(s) {', '.join(missing)}")
         raw[name] = _stage(con, frame, name)
+        if consume:
+            entities.pop(name, None)
+        del frame
 
     # exact duplicates first: the suites judge only the first copy of a row
     duplicates = " UNION ALL ".join(sql_rules.duplicate_row_sql(name) for name in canonical.ENTITIES)
@@ -274,7 +286,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
 
     queries = []
     for name in canonical.ENTITIES:
-        if name not in entities or entities[name].empty:
+        if not delivered.get(name):
             continue
         # typing (a value delivered as text that is no value of its type) and implausible dates
         dtypes = {f.name: f.dtype for f in canonical.table_columns(name)}
@@ -337,7 +349,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
     )
     parts, rows_read, rows_quarantined, rows_passed = [], {}, {}, {}
     for name in canonical.ENTITIES:
-        if name not in entities:
+        if name not in delivered:
             continue
         if failing.get(name):
             parts.append(
@@ -349,7 +361,7 @@ def _gate(con, read, source_id, settings, cutoff, engine, suites_dir) -> GateRes
                     "ORDER BY t.file_name, t.row_number, v._row_id, v.rule, v.field, v.value, v.reason"
                 ).df()
             )
-        rows_read[name] = len(entities[name])
+        rows_read[name] = delivered[name]
         rows_quarantined[name] = int(failing.get(name, 0))
         rows_passed[name] = rows_read[name] - rows_quarantined[name]
     for name, count in _count_rejects(rejects).items():

@@ -227,8 +227,9 @@ def test_gate_in_a_given_connection_writes_passed_rows_and_cleans_up():
 
     read = SimpleNamespace(entities={"patient": rows("patient", patient(), patient(sex="X"), patient())},
                            rejects=None)  # fmt: skip
-    result = apply_gate(read, CONTRACT, settings=get_settings(), today=TODAY, con=con)
-    assert result.rows_passed == {"patient": 2} and temporary()
+    result = apply_gate(read, CONTRACT, settings=get_settings(), today=TODAY, con=con, consume=True)
+    assert result.rows_passed == {"patient": 2} and result.rows_read == {"patient": 3} and temporary()
+    assert read.entities == {}  # consumed: DuckDB holds the rows, the frames are freed
     result.write_passed(con, "patient", "main.patient")
     written = con.execute("SELECT row_number, sex FROM main.patient ORDER BY row_number").fetchall()
     assert written == [(1, "F"), (3, "F")]
