@@ -137,6 +137,7 @@ def _load_tables(
 ) -> tuple[dict[str, list[_Table]], dict[str, int]]:
     tables: dict[str, list[_Table]] = {}
     rows_read: dict[str, int] = {}
+    documents: dict = {}  # JSON documents parsed once for every file spec reading records from them
     referenced = _referenced(contract)
     for file_id, paths in found.items():
         spec = contract.files[file_id]
@@ -148,7 +149,7 @@ def _load_tables(
         private |= _date_columns(contract, file_id)
         for path in paths:
             name = path.relative_to(delivery_dir).as_posix()
-            raw: RawFile = read_file(spec, path, contract.source_id)
+            raw: RawFile = read_file(spec, path, contract.source_id, documents)
             columns = list(raw.frame.columns)
             missing = [c for c in dict.fromkeys(needed) if c not in columns]
             if missing:

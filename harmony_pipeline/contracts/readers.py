@@ -42,7 +42,10 @@ class RawFile:
     malformed: pd.DataFrame  # row_number, value (the line), reason
 
 
-def read_file(spec: FileSpec, path: Path, source_id: str) -> RawFile:
+def read_file(spec: FileSpec, path: Path, source_id: str, documents: dict | None = None) -> RawFile:
+    """documents: JSON documents already parsed, by path and encoding (the file specs of a delivery
+    that take records from one document share it, so it is parsed once); filled as they are parsed."""
+
     def fail(cause: str) -> DeliveryError:
         return DeliveryError(source_id, path.name, cause)
 
@@ -57,7 +60,7 @@ def read_file(spec: FileSpec, path: Path, source_id: str) -> RawFile:
     elif spec.format == "excel":
         raw = _read_excel(spec, path, fail)
     elif spec.format == "json":
-        raw = _read_json(spec, path, fail)
+        raw = _read_json(spec, path, fail, {} if documents is None else documents)
     elif spec.format == "parquet":
         raw = _read_typed(lambda: pd.read_parquet(path), path, fail)
     else:
@@ -180,35 +183,216 @@ def _read_typed(read, path: Path, fail) -> RawFile:
 def _read_excel(spec: FileSpec, path: Path, fail) -> RawFile:
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True)
+    book = _FastXlsx.open(path)
+    if book is not None:
         sheets = book.sheetnames
-        book.close()
-    except Exception as exc:
-        raise fail(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from exc
-    sheet = spec.sheet
-    if sheet is None:
-        if len(sheets) > 1:
-            raise fail(f"workbook has several sheets {sheets}; name one with sheet:")
-        sheet = 0
-    elif isinstance(sheet, str) and sheet not in sheets:
-        raise fail(f"no sheet {sheet!r}; sheets: {sheets}")
-    elif isinstance(sheet, int) and not 0 <= sheet < len(sheets):
-        raise fail(f"no sheet number {sheet}; sheets: {sheets}")
-    header = spec.skip_rows if spec.header else None
-    names = list(spec.names) if not spec.header else None
-    return _read_typed(
-        lambda: pd.read_excel(
-            path,
-            sheet_name=sheet,
-            header=header,
-            names=names,
-            skiprows=None if spec.header else spec.skip_rows,
-            dtype=object,
-        ),
-        path,
-        fail,
-    )
+    else:
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True)
+            sheets = workbook.sheetnames
+            workbook.close()
+        except Exception as exc:
+            raise fail(f"not a readable Excel workbook: {type(exc).__name__}: {exc}") from exc
+    try:
+        sheet = spec.sheet
+        if sheet is None:
+            if len(sheets) > 1:
+                raise fail(f"workbook has several sheets {sheets}; name one with sheet:")
+            sheet = 0
+        elif isinstance(sheet, str) and sheet not in sheets:
+            raise fail(f"no sheet {sheet!r}; sheets: {sheets}")
+        elif isinstance(sheet, int) and not 0 <= sheet < len(sheets):
+            raise fail(f"no sheet number {sheet}; sheets: {sheets}")
+        options = {
+            "header": spec.skip_rows if spec.header else None,
+            "names": list(spec.names) if not spec.header else None,
+            "skiprows": None if spec.header else spec.skip_rows,
+        }
+        frame = book.frame(sheet, **options) if book is not None else None
+    finally:
+        if book is not None:
+            book.close()
+    if frame is not None:
+        return _read_typed(lambda: frame, path, fail)
+    return _read_typed(lambda: pd.read_excel(path, sheet_name=sheet, dtype=object, **options), path, fail)
+
+
+class _FastXlsx:
+    """An .xlsx sheet read in one pass of its XML, giving exactly the frame pd.read_excel(dtype=object)
+    gives. openpyxl's read-only mode parses a sheet without a <dimension> (our synthetic exports, and
+    other writers') once more just to size it, and builds a cell object per value; here the workbook,
+    shared strings and styles still come from openpyxl, the cells are read straight from the XML with
+    openpyxl's value rules, and pandas' own parser builds the frame. Anything unexpected -> None, and
+    the caller falls back to pandas + openpyxl (which then names any error)."""
+
+    def __init__(self, reader, sheets: list[tuple[str, str]]):
+        self.reader, self.sheets = reader, sheets
+
+    @classmethod
+    def open(cls, path: Path) -> _FastXlsx | None:
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+
+        try:
+            reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+        except Exception:
+            return None
+        try:
+            reader.read_manifest()
+            reader.read_strings()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+            sheets = []
+            for sheet, rel in reader.parser.find_sheets():
+                if rel.target not in reader.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    raise ValueError("a chartsheet: left to openpyxl")
+                sheets.append((sheet.name, rel.target))
+        except Exception:
+            reader.archive.close()
+            return None
+        return cls(reader, sheets)
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return [name for name, _ in self.sheets]
+
+    def close(self) -> None:
+        self.reader.archive.close()
+
+    def frame(self, sheet: str | int, **options) -> pd.DataFrame | None:
+        """pd.read_excel(dtype=object, **options) of one sheet (header, names, skiprows), or None."""
+        from pandas.errors import EmptyDataError
+        from pandas.io.parsers import TextParser
+
+        try:
+            data = self._cells(sheet)
+        except Exception:
+            return None
+        if not data:
+            return pd.DataFrame()
+        # the arguments pandas' ExcelFile.parse hands its parser for read_excel's defaults
+        try:
+            parsed = TextParser(
+                data, index_col=None, has_index_names=False, dtype=object, true_values=None,
+                false_values=None, nrows=None, na_values=None, skip_blank_lines=False, parse_dates=False,
+                date_format=None, thousands=None, decimal=".", comment=None, skipfooter=0, usecols=None,
+                **options,
+            ).read(nrows=None)  # fmt: skip
+        except EmptyDataError:
+            return pd.DataFrame()
+        except Exception:
+            return None  # pandas' own read names the error
+        return parsed
+
+    def _cells(self, sheet: str | int) -> list[list]:
+        """The sheet as pandas' openpyxl reader hands it to the parser (get_sheet_data): a list per row
+        (missing rows empty), blanks "", error cells NaN, whole numbers int, date-styled numbers dates,
+        trailing blanks and blank rows trimmed, rows padded to the widest."""
+        from xml.etree.ElementTree import iterparse
+
+        target = dict(self.sheets)[sheet] if isinstance(sheet, str) else self.sheets[sheet][1]
+        data: list[list] = []
+        expected, number = 1, 0  # the row openpyxl yields next; the last row number read
+        last_with_data = -1
+        with self.reader.archive.open(target) as source:
+            for _, element in iterparse(source):
+                if element.tag != _XLSX_ROW:
+                    continue
+                number = _xlsx_row_number(element.get("r"), number)
+                values = self._row(element)
+                element.clear()
+                while expected < number:  # rows the sheet leaves out are empty rows
+                    data.append([])
+                    expected += 1
+                if expected == number:  # (a row out of order is skipped, as openpyxl does)
+                    while values and values[-1] == "":
+                        values.pop()
+                    if values:
+                        last_with_data = len(data)
+                    data.append(values)
+                    expected += 1
+        data = data[: last_with_data + 1]
+        width = max((len(row) for row in data), default=0)
+        return [row + [""] * (width - len(row)) for row in data]
+
+    def _row(self, element) -> list:
+        """One <row>'s values by column (openpyxl's WorkSheetParser.parse_cell, then pandas'
+        _convert_cell); the row is as wide as the column of its last cell."""
+        from openpyxl.utils.cell import column_index_from_string
+        from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+        wb = self.reader.wb
+        cells, column = [], 0
+        for cell in element:
+            kind = cell.get("t", "n")
+            ref = cell.get("r")
+            style = cell.get("s", 0)
+            if style:
+                style = int(style)
+            value = None if kind == "inlineStr" else (cell.findtext(_XLSX_VALUE, None) or None)
+            if ref:
+                letters = ref.rstrip("0123456789")
+                if letters == ref or not ref[len(letters) :].isdigit():
+                    raise ValueError(f"cell reference {ref!r}")
+                column = column_index_from_string(letters)
+            else:
+                column += 1
+            if value is not None:
+                if kind == "n":
+                    value = float(value) if "." in value or "E" in value or "e" in value else int(value)
+                    if style in wb._date_formats:
+                        try:
+                            value = from_excel(value, wb.epoch, timedelta=style in wb._timedelta_formats)
+                        except (OverflowError, ValueError):
+                            value = np.nan  # openpyxl makes it an error cell
+                    else:
+                        whole = int(value)
+                        value = whole if whole == value else float(value)
+                elif kind == "s":
+                    value = self.reader.shared_strings[int(value)]
+                elif kind == "b":
+                    value = bool(int(value))
+                elif kind == "d":
+                    value = from_ISO8601(value)
+                elif kind == "e":
+                    value = np.nan
+            elif kind == "inlineStr":
+                inline = cell.find(_XLSX_INLINE)
+                if inline is not None:
+                    value = _xlsx_text(inline)
+            cells.append((column, "" if value is None else value))
+        if not cells:
+            return []
+        row = [""] * cells[-1][0]
+        for column, value in cells:
+            if column <= len(row):
+                row[column - 1] = value
+        return row
+
+
+_XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_XLSX_ROW, _XLSX_VALUE, _XLSX_INLINE = f"{_XLSX_NS}row", f"{_XLSX_NS}v", f"{_XLSX_NS}is"
+
+
+def _xlsx_row_number(text: str | None, previous: int) -> int:
+    if text is None:
+        return previous + 1
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        if not number.is_integer():
+            raise
+        return int(number)
+
+
+def _xlsx_text(node) -> str:
+    """An inline string's text: its plain text, then the text of each rich-text run (openpyxl Text.content)."""
+    parts = [node.findtext(f"{_XLSX_NS}t")]
+    parts += [run.findtext(f"{_XLSX_NS}t") for run in node.findall(f"{_XLSX_NS}r")]
+    return "".join(p for p in parts if p is not None)
 
 
 def _records_path(records: str) -> list[tuple[str, bool]]:
@@ -220,9 +404,12 @@ def _records_path(records: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _read_json(spec: FileSpec, path: Path, fail) -> RawFile:
+def _read_json(spec: FileSpec, path: Path, fail, documents: dict) -> RawFile:
     try:
-        data = json.loads(path.read_text(encoding=spec.encoding))
+        parsed = (path, spec.encoding)
+        if parsed not in documents:
+            documents[parsed] = json.loads(path.read_text(encoding=spec.encoding))
+        data = documents[parsed]
     except UnicodeDecodeError as exc:
         raise fail(f"wrong encoding: not valid {spec.encoding}") from exc
     except (ValueError, OSError) as exc:
@@ -243,17 +430,107 @@ def _read_json(spec: FileSpec, path: Path, fail) -> RawFile:
         raise fail(f"records path {spec.records!r} does not lead to a list")
     nested = [key for key, _ in steps[i:]]
     if not nested:
-        return _read_typed(lambda: pd.json_normalize(node), path, fail)
+        return _read_typed(lambda: _normalize(node), path, fail)
     meta = list(dict.fromkeys([spec.patient_id, *spec.parent_fields]))
 
     def flatten() -> pd.DataFrame:
-        kept = [r for r in node if isinstance(r, dict)]
-        for r in kept:  # a parent without children has no records, not an error
-            for key in nested[:1]:
-                r.setdefault(key, [])
-        return pd.json_normalize(kept, record_path=nested, meta=meta, errors="ignore")
+        # a parent without children has no records, not an error (copied: the document is shared)
+        kept = [r if nested[0] in r else {**r, nested[0]: []} for r in node if isinstance(r, dict)]
+        return _normalize(kept, nested, meta)
 
     return _read_typed(flatten, path, fail)
+
+
+def _normalize(records: list, path: list[str] | None = None, meta: list[str] | None = None) -> pd.DataFrame:
+    """pd.json_normalize(records), or with record_path=path, meta=meta, errors="ignore"."""
+    fast = _flat_records(records, path, meta)
+    if fast is not None:
+        return fast
+    if not path:
+        return pd.json_normalize(records)
+    return pd.json_normalize(records, record_path=path, meta=meta, errors="ignore")
+
+
+class _Unusual(Exception):
+    """A JSON shape the flattener leaves to pandas.json_normalize."""
+
+
+def _flat_records(records: list, path: list[str] | None = None, meta: list[str] | None = None):
+    """pd.json_normalize(records) -- or (records, record_path=path, meta=meta, errors="ignore") -- for
+    the plain shapes of a delivery (records are dicts, every path leads to a list of dicts), or None for
+    anything else. Same columns, order and values; without json_normalize's deep copy of every record
+    (half of a large JSON delivery's read time)."""
+    if not records:
+        return pd.DataFrame()
+    try:
+        if not path:
+            if not all(isinstance(r, dict) for r in records):
+                raise _Unusual
+            return pd.DataFrame([_flat(r) for r in records])
+        rows: list[dict] = []
+        lengths: list[int] = []
+        metas: dict[str, list] = {m: [] for m in meta}
+        _extract(records, path, meta, {}, 0, rows, lengths, metas)
+        result = pd.DataFrame(rows)
+        for name, values in metas.items():
+            if name in result:
+                raise _Unusual  # pandas: conflicting metadata name
+            array = np.array(values, dtype=object)
+            if array.ndim > 1:
+                array = np.empty((len(values),), dtype=object)
+                for i, value in enumerate(values):
+                    array[i] = value
+            result[name] = array.repeat(lengths)
+        return result
+    except _Unusual:
+        return None
+
+
+def _extract(data, path, meta, seen, level, rows, lengths, metas) -> None:
+    """json_normalize's _recursive_extract, for dict records and list paths."""
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise _Unusual
+    for obj in data:
+        if not isinstance(obj, dict) or path[0] not in obj:
+            raise _Unusual
+        if level == 0:  # a meta field names a key of the top-level record (missing: NaN)
+            seen = {m: obj[m] if m in obj else np.nan for m in meta}
+        if len(path) > 1:
+            _extract(obj[path[0]], path[1:], meta, seen, level + 1, rows, lengths, metas)
+            continue
+        found = obj[path[0]]
+        if found is None or (isinstance(found, float) and np.isnan(found)):
+            found = []
+        if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+            raise _Unusual
+        rows.extend(_flat(r, nested_keys_plain=True) for r in found)
+        lengths.append(len(found))
+        for m in meta:
+            metas[m].append(seen[m])
+
+
+def _flat(record: dict, nested_keys_plain: bool = False) -> dict:
+    """A record with nested objects flattened to 'a.b' keys: its plain values first, then each nested
+    object's in order (pandas' order). nested_keys_plain: a nested key holding '.' is left to pandas
+    (json_normalize's record path renames such keys its own way)."""
+    out = {k: v for k, v in record.items() if not isinstance(v, dict)}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            _flat_into(value, key, out, nested_keys_plain)
+    return out
+
+
+def _flat_into(node: dict, prefix: str, out: dict, nested_keys_plain: bool) -> None:
+    for key, value in node.items():
+        if nested_keys_plain and "." in key:
+            raise _Unusual
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flat_into(value, name, out, nested_keys_plain)
+        else:
+            out[name] = value
 
 
 def _read_sas(spec: FileSpec, path: Path) -> pd.DataFrame:
@@ -278,6 +555,10 @@ def _clean(frame: pd.DataFrame, missing_values: tuple[str, ...]) -> pd.DataFrame
             arr = pc.utf8_trim_whitespace(pa.array(col.array))
             arr = pc.if_else(pc.is_in(arr, value_set=pa.array(tokens, type=arr.type)), None, arr)
             out[name] = pd.Series(pd.arrays.ArrowStringArray(arr), index=frame.index)
+        elif col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) == "string":
+            # text only (JSON, Excel): pandas strings, so the mapping types it without a per-value pass
+            text = col.astype("string").str.strip()
+            out[name] = text.mask(text.isin(tokens))
         elif col.dtype == object:
             is_str = col.map(type).eq(str)
             col = col.copy()
