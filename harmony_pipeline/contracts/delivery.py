@@ -417,12 +417,20 @@ class _Mapper:
 
     # ---- one block of rows (a mapping, or one column of a wide mapping)
 
-    def _block(self, mapping: Mapping, frame: pd.DataFrame, specs: dict[str, FieldSpec], table: _Table):
+    def _block(
+        self, mapping: Mapping, frame: pd.DataFrame, specs: dict[str, FieldSpec], table: _Table, shared=None
+    ):
+        """shared: fields already typed over a larger frame (name -> (values, problems)), taken for
+        this block's rows (typing is row by row, so a value is the same typed once or per block)."""
         entity = canonical.ENTITIES[mapping.entity]
         data: dict[str, pd.Series] = {}
         problems: list[_Problem] = []
         for f in entity.fields:
-            if f.name in specs:
+            if shared and f.name in shared and specs.get(f.name) is mapping.fields.get(f.name):
+                values, found = shared[f.name]
+                data[f.name] = values.reindex(frame.index)
+                problems += found  # masks over the larger frame: _collect_problems takes this block's rows
+            elif f.name in specs:
                 data[f.name], found = self._evaluate(f.name, specs[f.name], frame, f, table.spec)
                 problems += found
             else:
@@ -492,18 +500,30 @@ class _Mapper:
                 listed.append(self._listed_genes(mapping, frame, table))
             for condition in mapping.where:
                 frame = frame[condition_mask(condition, frame)]
+            shared = None
             if mapping.wide is None:
                 parts = [(frame, dict(mapping.fields))]
             else:
+                # the mapping's own fields are typed once for all its wide columns (a gene panel has 30),
+                # and each wide column's rows carry only the columns its block reads
+                entity = canonical.ENTITIES[mapping.entity]
+                shared = {
+                    name: self._evaluate(name, spec, frame, entity.get(name), table.spec)
+                    for name, spec in mapping.fields.items()
+                    if name in entity.field_names
+                }
+                common = ["_pid", "_row", *(c for spec in mapping.fields.values() for c in spec.columns())]
+                common += [c.column for c in mapping.checks]
                 parts = []
                 for w in mapping.wide.columns:
-                    present = frame[frame[w.column].notna()]
+                    columns = list(dict.fromkeys([*common, *w.spec.columns()]))
+                    present = frame.loc[frame[w.column].notna(), columns]
                     specs = dict(mapping.fields)
                     specs[mapping.wide.key] = FieldSpec(const=w.label, has_const=True)
                     specs[mapping.wide.value] = w.spec
                     parts.append((present, specs))
             for part, specs in parts:
-                block, problems = self._block(mapping, part, specs, table)
+                block, problems = self._block(mapping, part, specs, table, shared)
                 problems += self._checks(mapping, part, table.spec)
                 block = self._collect_problems(mapping, block, problems, table, part, specs)
                 if mapping.skip_if_missing:
