@@ -150,6 +150,25 @@ def km_table(frame: pd.DataFrame, time_col: str, event_col: str, group_col: str)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
+MM_PFS_COLUMNS = ("riss_stage", "first_line_class", "pfs_months", "pfs_event")
+ALL_AGE_COLUMNS = ("age_at_diagnosis", "is_b_all", "wbc", "achieved_cr", "early_death_30d")
+ALL_AGE_COLUMNS += ("os_months", "os_event", "efs_months", "efs_event")
+
+
+def km_columns(disease: str) -> tuple[str, ...]:
+    spec = KM_SPECS[disease]
+    return tuple(
+        dict.fromkeys([*(c for e in spec["endpoints"] for c in e[1:]), *(g for _, g in spec["groups"])])
+    )
+
+
+def index_records(mart, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The index records of a mart relation (DuckDB, as dbt python models get it) with only `columns`:
+    selected in the database, so a million-row mart never comes into pandas whole."""
+    projection = ", ".join(f'"{c}"' for c in (*columns, "is_index_record"))
+    return mart.filter("is_index_record").project(projection).df()
+
+
 def one_record_per_person(mart: pd.DataFrame) -> pd.DataFrame:
     """The mart's index records (outcomes.patient_disease.is_index_record): a person reported by two
     sources is counted once in survival statistics."""

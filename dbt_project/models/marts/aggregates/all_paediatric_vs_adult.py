@@ -2,8 +2,8 @@
 
 
 def model(dbt, session):
-    from harmony_pipeline.survival import all_paediatric_vs_adult
+    from harmony_pipeline.survival import ALL_AGE_COLUMNS, all_paediatric_vs_adult, index_records
 
     dbt.config(materialized="table")
-    mart = dbt.ref("mart_all").df()
+    mart = index_records(dbt.ref("mart_all"), ALL_AGE_COLUMNS)
     return all_paediatric_vs_adult(mart)

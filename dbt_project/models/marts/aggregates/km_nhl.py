@@ -2,8 +2,8 @@
 
 
 def model(dbt, session):
-    from harmony_pipeline.survival import km_for_mart
+    from harmony_pipeline.survival import index_records, km_columns, km_for_mart
 
     dbt.config(materialized="table")
-    mart = dbt.ref("mart_nhl").df()
+    mart = index_records(dbt.ref("mart_nhl"), km_columns("nhl"))
     return km_for_mart(mart, "nhl")

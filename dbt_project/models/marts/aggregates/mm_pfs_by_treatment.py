@@ -2,8 +2,8 @@
 
 
 def model(dbt, session):
-    from harmony_pipeline.survival import mm_pfs_by_treatment
+    from harmony_pipeline.survival import MM_PFS_COLUMNS, index_records, mm_pfs_by_treatment
 
     dbt.config(materialized="table")
-    mart = dbt.ref("mart_mm").df()
+    mart = index_records(dbt.ref("mart_mm"), MM_PFS_COLUMNS)
     return mm_pfs_by_treatment(mart)
