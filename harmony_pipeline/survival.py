@@ -317,6 +317,29 @@ COMUTATION_COLUMNS = {
 }
 
 
+def comutation_status(mutations) -> pd.DataFrame:
+    """One row per (disease, patient, gene) with whether any test found the gene mutated, from the
+    comutation_input relation (DuckDB). Aggregated in the database and handed over compactly (patients
+    as integer codes, disease and gene as categories): at a million patients the input has 8M rows."""
+    status = mutations.query(
+        "mutations",
+        """
+        select disease, dense_rank() over (partition by disease order by patient)::integer as patient,
+               gene, mutated
+        from (
+            select disease, patient, gene, bool_or(mutated) as mutated
+            from mutations
+            where disease is not null and patient is not null and gene is not null and mutated is not null
+            group by all
+        )
+        """,
+    ).to_arrow_table()
+    for name in ("disease", "gene"):
+        index = status.schema.get_field_index(name)
+        status = status.set_column(index, name, status.column(name).dictionary_encode())
+    return status.to_pandas()
+
+
 def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
     """Gene-gene co-mutation per disease from (disease, patient, gene, mutated) rows.
 
@@ -329,8 +352,8 @@ def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     data = mutations.dropna(subset=["disease", "patient", "gene", "mutated"])
-    for disease, part in sorted(data.groupby("disease"), key=lambda item: str(item[0])):
-        status = part.groupby(["patient", "gene"])["mutated"].max().unstack("gene")
+    for disease, part in sorted(data.groupby("disease", observed=True), key=lambda item: str(item[0])):
+        status = part.groupby(["patient", "gene"], observed=True)["mutated"].max().unstack("gene")
         tested = status.notna().to_numpy(dtype=np.int64)
         mutated = status.eq(True).to_numpy(dtype=np.int64)
         genes = list(status.columns)

@@ -2,8 +2,8 @@
 
 
 def model(dbt, session):
-    from harmony_pipeline.survival import comutation
+    from harmony_pipeline.survival import comutation, comutation_status
 
     dbt.config(materialized="table")
-    rows = dbt.ref("comutation_input").df()
+    rows = comutation_status(dbt.ref("comutation_input"))
     return comutation(rows)
