@@ -166,7 +166,8 @@ def index_records(mart, columns: tuple[str, ...]) -> pd.DataFrame:
     """The index records of a mart relation (DuckDB, as dbt python models get it) with only `columns`:
     selected in the database, so a million-row mart never comes into pandas whole."""
     projection = ", ".join(f'"{c}"' for c in (*columns, "is_index_record"))
-    return mart.filter("is_index_record").project(projection).df()
+    # in a fixed row order: floating-point sums depend on it, and a table's row order is not fixed
+    return mart.filter("is_index_record").project(projection).order(projection).df()
 
 
 def one_record_per_person(mart: pd.DataFrame) -> pd.DataFrame:
