@@ -275,23 +275,28 @@ def ingest_source(
     return summary
 
 
-def ledger_violations(con, source_id: str | None = None) -> pd.DataFrame:
+def ledger_violations(con, source_id: str | list[str] | None = None) -> pd.DataFrame:
     """Ledger rows that break 'nothing lost': rows_read = rows_loaded + rows_quarantined, and the loaded
     and quarantined counts equal what raw.* and quarantine.* hold for that delivery and entity.
 
     Quarantine rows are counted once per failing row (a row failing two rules has two records).
+    source_id: one source or several (each table is scanned once for all of them), default all.
     """
     prepare_warehouse(con)
+    sources = [source_id] if isinstance(source_id, str) else source_id
+    # a list of literals, so DuckDB prunes row groups by their min/max source_id
+    listed = ", ".join("'" + s.replace("'", "''") + "'" for s in sources or []) or "NULL"
+    only = f"WHERE source_id IN ({listed})" if sources is not None else ""
     raw = " UNION ALL ".join(
-        f"SELECT source_id, delivery_id, '{e}' AS entity, count(*) AS n FROM raw.\"{e}\" GROUP BY ALL"
+        f"SELECT source_id, delivery_id, '{e}' AS entity, count(*) AS n FROM raw.\"{e}\" {only} GROUP BY ALL"
         for e in canonical.ENTITIES
     )
     quarantine = " UNION ALL ".join(
         f"SELECT source_id, delivery_id, entity, count(*) AS n FROM (SELECT DISTINCT source_id, delivery_id, "
-        f'entity, file_name, row_number, record FROM quarantine."{t}") GROUP BY ALL'
+        f'entity, file_name, row_number, record FROM quarantine."{t}" {only}) GROUP BY ALL'
         for t in QUARANTINE_TABLES
     )
-    where = "AND l.source_id = ?" if source_id else ""
+    where = f"AND l.source_id IN ({listed})" if sources is not None else ""
     return con.execute(
         f"""
         SELECT l.source_id, l.delivery_id, l.entity, l.rows_read, l.rows_loaded, l.rows_quarantined,
@@ -303,6 +308,5 @@ def ledger_violations(con, source_id: str | None = None) -> pd.DataFrame:
           AND (l.rows_read <> l.rows_loaded + l.rows_quarantined
                OR l.rows_loaded <> coalesce(r.n, 0) OR l.rows_quarantined <> coalesce(q.n, 0))
         ORDER BY ALL
-        """,
-        [source_id] if source_id else [],
+        """
     ).df()

@@ -178,3 +178,12 @@ def test_one_checkpoint_defers_and_restores_the_wal_limit(contract, land, wareho
     wal = get_settings().warehouse.with_name(get_settings().warehouse.name + ".wal")
     assert not wal.exists() or wal.stat().st_size == 0
     assert count(warehouse, "raw.patient") == 15
+
+
+def test_ledger_violations_for_several_sources_at_once(contract, land, warehouse):
+    land("2024-01", {"clinical.csv": clinical_csv(12)})
+    ingest(warehouse, contract)
+    warehouse.execute("UPDATE ops.delivery_ledger SET rows_loaded = rows_loaded - 1 WHERE entity = 'patient'")
+    assert len(ledger_violations(warehouse, ["other_source", "test_aml"])) == 1
+    assert ledger_violations(warehouse, ["other_source"]).empty and ledger_violations(warehouse, []).empty
+    assert len(ledger_violations(warehouse, "test_aml")) == len(ledger_violations(warehouse)) == 1
