@@ -161,7 +161,7 @@ def build_raw_warehouse(path: Path, reverse: bool = False) -> None:
 
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
-SELECTION = ["path:seeds", "staging", "intermediate", "omop", "dq"]
+SELECTION = ["path:seeds", "staging", "changes", "ids", "intermediate", "omop", "dq"]
 
 
 def run_dbt(warehouse: Path, work: Path, *args: str) -> bool:

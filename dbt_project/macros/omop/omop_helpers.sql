@@ -1,17 +1,37 @@
-{# A deterministic OMOP id within int32: the rank of a hash of the natural key. The same inputs give
-   the same ids in every run (docs/architecture.md, "Ids"). Natural keys are unique in every model. #}
-{% macro omop_id(key_expr) -%}
-    {{ return(adapter.dispatch('omop_id', 'harmony')(key_expr)) }}
+{# The hash of a natural key that the id registries (models/ids/) map to an OMOP id. DuckDB: the
+   128-bit md5 as a number (sorting and joining it costs 2-3x less than the string); two distinct keys
+   sharing an md5 are not a practical concern. #}
+{% macro key_hash(key_expr) -%}
+    {{ return(adapter.dispatch('key_hash', 'harmony')(key_expr)) }}
 {%- endmacro %}
 
-{% macro default__omop_id(key_expr) -%}
-    cast(row_number() over (order by md5(cast({{ key_expr }} as varchar)), cast({{ key_expr }} as varchar)) as integer)
+{% macro default__key_hash(key_expr) -%}
+    md5(cast({{ key_expr }} as varchar))
 {%- endmacro %}
 
-{# DuckDB: sort on the 128-bit md5 as a number (a string sort of millions of hashes costs 2-3x more);
-   two distinct keys sharing an md5 are not a practical concern. #}
-{% macro duckdb__omop_id(key_expr) -%}
-    cast(row_number() over (order by md5_number(cast({{ key_expr }} as varchar))) as integer)
+{% macro duckdb__key_hash(key_expr) -%}
+    md5_number(cast({{ key_expr }} as varchar))
+{%- endmacro %}
+
+{# The body of an id registry (ops.id_<table>, docs/architecture.md "Ids"): every key_hash of
+   `keys_relation` seen for the first time gets an id after the largest one so far, in key_hash order.
+   A fresh warehouse built in one go so gets the rank of the key's md5 (int32, as the CDM requires);
+   afterwards a key keeps its id for good, through full refreshes too (the registries are
+   `full_refresh: false`), so the ids analysts saved stay valid. #}
+{% macro id_registry(keys_relation) -%}
+    select
+        key_hash,
+        cast(
+            {%- if is_incremental() %} (select coalesce(max(id), 0) from {{ this }}) +{% endif %}
+            row_number() over (order by key_hash) as integer
+        ) as id
+    from (
+        select distinct key_hash
+        from {{ keys_relation }}
+        {%- if is_incremental() %}
+        where key_hash not in (select key_hash from {{ this }})
+        {%- endif %}
+    ) as new_keys
 {%- endmacro %}
 
 {# An empty table with exactly the columns and types of the model's yml (the CDM specification). #}

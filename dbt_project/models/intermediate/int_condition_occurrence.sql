@@ -1,6 +1,7 @@
 -- Diagnoses mapped to standard conditions: the delivered ICD-10 / ICD-O-3 code first, else
 -- disease|subtype, else the disease; unmapped -> concept 0 (kept). One row per person and disease
 -- (the same diagnosis delivered by two sources or twice is one condition: the earliest date wins).
+-- key_hash: the natural key (person, disease) that ops.id_condition_occurrence maps to an id.
 with diagnoses as (
     select
         *,
@@ -46,6 +47,7 @@ ranked as (
 )
 
 select
+    {{ key_hash("person_key || '|' || disease") }} as key_hash,
     person_key,
     disease,
     subtype,

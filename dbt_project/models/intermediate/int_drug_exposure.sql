@@ -1,7 +1,8 @@
 -- Treatment rows mapped to RxNorm ingredients (by lower-case name) and each line's regimen to a
 -- HemOnc regimen concept. A row that names only its regimen becomes one exposure per ingredient of
 -- the regimen (vocab_regimen_ingredient); a regimen we cannot expand and a drug we cannot map keep
--- concept 0 and their source value. One row per person, line and drug.
+-- concept 0 and their source value. One row per person, line and drug; key_hash is that natural key,
+-- which ops.id_drug_exposure maps to drug_exposure_id.
 with treatment as (
     select *, lower(trim(regimen)) as regimen_norm
     from {{ ref('stg_treatment') }}
@@ -43,8 +44,8 @@ ranked as (
 )
 
 select
-    {{ omop_id("ranked.person_key || '|' || cast(ranked.line as varchar) || '|' || coalesce(ranked.drug_norm, ranked.regimen_norm, '')") }}
-        as drug_exposure_id,
+    {{ key_hash("ranked.person_key || '|' || cast(ranked.line as varchar) || '|' || coalesce(ranked.drug_norm, ranked.regimen_norm, '')") }}
+        as key_hash,
     person.person_id,
     ranked.person_key,
     ranked.line,

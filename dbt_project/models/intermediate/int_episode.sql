@@ -1,5 +1,6 @@
 -- Episode rows before ids (see omop.episode for the model). episode_key is the natural key and
--- parent_key the natural key of the parent episode.
+-- parent_key the natural key of the parent episode; key_hash (of episode_key) is what ops.id_episode
+-- maps to episode_id.
 with conditions as (
     select c.condition_occurrence_id, c.person_id, c.condition_concept_id, c.condition_start_date,
            c.condition_source_value, c.condition_type_concept_id
@@ -68,16 +69,16 @@ state_episodes as (
 
 lines as (
     select
-        d.person_id,
+        i.person_id,
         i.line,
-        min(d.drug_exposure_start_date) as start_date,
-        max(d.drug_exposure_end_date) as end_date,
-        min(d.drug_type_concept_id) as type_concept_id,
+        min(i.drug_exposure_start_date) as start_date,
+        max(i.drug_exposure_end_date) as end_date,
+        min(coalesce(t.type_concept_id, 0)) as type_concept_id,  -- drug_type_concept_id of omop.drug_exposure
         min(nullif(i.regimen_concept_id, 0)) as regimen_concept_id,
         min(i.regimen) as regimen
-    from {{ ref('drug_exposure') }} as d
-    inner join {{ ref('int_drug_exposure') }} as i on d.drug_exposure_id = i.drug_exposure_id
-    group by d.person_id, i.line
+    from {{ ref('int_drug_exposure') }} as i
+    left join {{ ref('int_source_type') }} as t on i.source_id = t.source_id
+    group by i.person_id, i.line
 ),
 
 regimen_episodes as (
@@ -115,21 +116,25 @@ parents as (
         ) as rank_
     from children as ch
     inner join conditions as c on c.person_id = ch.person_id
+),
+
+episodes as (
+    select * from disease_episodes
+    union all
+    -- a disease-state episode is about the disease of its parent diagnosis
+    select
+        s.episode_key, p.parent_key, s.person_id, s.episode_concept_id, s.episode_start_date, s.episode_end_date,
+        cast(null as integer), coalesce(d.episode_object_concept_id, 0), s.episode_type_concept_id,
+        s.episode_source_value
+    from state_episodes as s
+    left join parents as p on p.episode_key = s.episode_key and p.rank_ = 1
+    left join disease_episodes as d on d.episode_key = p.parent_key
+    union all
+    select
+        r.episode_key, p.parent_key, r.person_id, r.episode_concept_id, r.episode_start_date, r.episode_end_date,
+        r.episode_number, r.episode_object_concept_id, r.episode_type_concept_id, r.episode_source_value
+    from regimen_episodes as r
+    left join parents as p on p.episode_key = r.episode_key and p.rank_ = 1
 )
 
-select * from disease_episodes
-union all
--- a disease-state episode is about the disease of its parent diagnosis
-select
-    s.episode_key, p.parent_key, s.person_id, s.episode_concept_id, s.episode_start_date, s.episode_end_date,
-    cast(null as integer), coalesce(d.episode_object_concept_id, 0), s.episode_type_concept_id,
-    s.episode_source_value
-from state_episodes as s
-left join parents as p on p.episode_key = s.episode_key and p.rank_ = 1
-left join disease_episodes as d on d.episode_key = p.parent_key
-union all
-select
-    r.episode_key, p.parent_key, r.person_id, r.episode_concept_id, r.episode_start_date, r.episode_end_date,
-    r.episode_number, r.episode_object_concept_id, r.episode_type_concept_id, r.episode_source_value
-from regimen_episodes as r
-left join parents as p on p.episode_key = r.episode_key and p.rank_ = 1
+select {{ key_hash('episode_key') }} as key_hash, * from episodes

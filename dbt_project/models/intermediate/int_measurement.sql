@@ -4,7 +4,8 @@
 -- condition in omop.measurement. Undated facts take the person's baseline date (diagnosis, else
 -- registration, else first treatment: baseline values of trial exports); facts still undated stay
 -- here and are listed in ops.omop_excluded_records, as the CDM requires a date. Duplicates of one
--- fact across deliveries or sources are kept once.
+-- fact across deliveries or sources are kept once. key_hash: the natural key (person, kind, fact)
+-- that ops.id_measurement maps to measurement_id.
 with stcm as (
     select source_vocabulary_id, source_code, source_concept_id, target_concept_id
     from {{ ref('vocab_source_to_concept_map') }}
@@ -162,6 +163,7 @@ ranked as (
 )
 
 select
+    {{ key_hash("ranked.person_key || '|' || ranked.fact_kind || '|' || ranked.fact_key") }} as key_hash,
     ranked.person_key,
     ranked.fact_kind,
     ranked.fact_key,

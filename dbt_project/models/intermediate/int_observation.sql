@@ -1,6 +1,7 @@
 -- Observations: the donor type of a transplant and a cytogenetic category the source delivered
 -- precomputed. Both are local (non-standard) concepts: observation_concept_id 0, the local id in
--- observation_source_concept_id (OMOP convention for 2-billion concepts).
+-- observation_source_concept_id (OMOP convention for 2-billion concepts). key_hash: the natural key
+-- that ops.id_observation maps to observation_id.
 with stcm as (
     select source_code, source_concept_id, target_concept_id
     from {{ ref('vocab_source_to_concept_map') }}
@@ -37,6 +38,8 @@ ranked as (
 )
 
 select
+    {{ key_hash("f.person_key || '|' || f.fact_kind || '|' || cast(f.observation_date as varchar) || '|' || left(f.value_as_string, 60)") }}
+        as key_hash,
     f.person_key,
     f.fact_kind,
     f.observation_date,

@@ -1,20 +1,10 @@
 -- One person per person_key: a person delivered by several sources (same person_key) is one person.
--- Persons are collected from every entity, so a fact never loses its person even if the patient row
--- of its source was quarantined. person_id = rank of the person's hash (deterministic, int32).
+-- Persons are collected from every entity (int_person_fingerprint), so a fact never loses its person even
+-- if the patient row of its source was quarantined. person_id comes from the registry ops.id_person
+-- (stable across deliveries, int32).
 with keys as (
-    select person_key, {{ harmony_id('person_key') }} as person_hash
-    from (
-        select person_key from {{ ref('stg_patient') }}
-        union select person_key from {{ ref('stg_diagnosis') }}
-        union select person_key from {{ ref('stg_lab_result') }}
-        union select person_key from {{ ref('stg_cytogenetics') }}
-        union select person_key from {{ ref('stg_mutation') }}
-        union select person_key from {{ ref('stg_treatment') }}
-        union select person_key from {{ ref('stg_response') }}
-        union select person_key from {{ ref('stg_transplant') }}
-        union select person_key from {{ ref('stg_staging') }}
-        union select person_key from {{ ref('stg_follow_up') }}
-    ) as all_keys
+    select distinct person_key, {{ harmony_id('person_key') }} as person_hash
+    from {{ ref('int_person_fingerprint') }}
 ),
 
 -- The sex of a person: a known sex wins over 'U'; among known ones, the first source in id order.
@@ -62,7 +52,7 @@ sex_map as (
 )
 
 select
-    {{ omop_id('keys.person_key') }} as person_id,
+    ids.id as person_id,
     keys.person_key,
     keys.person_hash,
     coalesce(sex_map.target_concept_id, 0) as gender_concept_id,
@@ -85,6 +75,7 @@ select
     coalesce(demographics.source_ids, '') as source_ids,
     coalesce(demographics.n_sources, 0) as n_sources
 from keys
+left join {{ ref('id_person') }} as ids on ids.key_hash = {{ key_hash('keys.person_key') }}
 left join sex_ranked on keys.person_key = sex_ranked.person_key and sex_ranked.rank_ = 1
 left join sex_map on sex_ranked.sex = sex_map.source_code
 left join demographics on keys.person_key = demographics.person_key

@@ -1,5 +1,6 @@
 -- Stem-cell transplants: allogeneic -> 4120445 (Hemopoietic stem cell transplant, standard) with the
 -- local allogeneic concept as source concept; autologous -> 46271079. One per person, date and type.
+-- key_hash: the natural key that ops.id_procedure_occurrence maps to an id.
 with transplants as (
     select
         t.*,
@@ -11,6 +12,7 @@ with transplants as (
 )
 
 select
+    {{ key_hash("t.person_key || '|' || cast(t.transplant_date as varchar) || '|' || t.transplant_type") }} as key_hash,
     t.person_key,
     t.transplant_date as procedure_date,
     t.transplant_type,

@@ -1,7 +1,7 @@
 -- Diagnoses as standard conditions; the delivered ICD-10 / ICD-O-3 code stays in condition_source_value.
 with conditions as (
     select
-        {{ omop_id("c.person_key || '|' || c.disease") }} as condition_occurrence_id,
+        ids.id as condition_occurrence_id,
         p.person_id,
         c.condition_concept_id,
         c.condition_start_date,
@@ -12,6 +12,7 @@ with conditions as (
         c.condition_source_concept_id
     from {{ ref('int_condition_occurrence') }} as c
     inner join {{ ref('int_omop_person') }} as p on c.person_key = p.person_key
+    left join {{ ref('id_condition_occurrence') }} as ids on ids.key_hash = c.key_hash
     left join {{ ref('int_source_type') }} as t on c.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = c.condition_start_date

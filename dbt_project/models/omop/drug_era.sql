@@ -1,27 +1,16 @@
 -- Drug eras: exposures of one person to one ingredient (drug_concept_id is already an RxNorm
--- ingredient) with at most 30 days between them (OMOP CDM drug_era convention; concept 0 excluded).
-with spans as (
+-- ingredient) with at most 30 days between them (OMOP CDM drug_era convention; concept 0 excluded),
+-- see int_drug_era.
+with rows_ as (
     select
-        person_id,
-        drug_concept_id as concept_id,
-        drug_exposure_start_date as span_start,
-        drug_exposure_end_date as span_end
-    from {{ ref('drug_exposure') }}
-    where drug_concept_id <> 0
-),
-
-eras as ({{ omop_eras('spans', 30) }}),
-
-rows_ as (
-    select
-        {{ omop_id("cast(person_id as varchar) || '|' || cast(concept_id as varchar) || '|' || cast(era_start_date as varchar)") }}
-            as drug_era_id,
-        person_id,
-        concept_id as drug_concept_id,
-        era_start_date as drug_era_start_date,
-        era_end_date as drug_era_end_date,
-        record_count as drug_exposure_count,
-        gap_days
-    from eras
+        ids.id as drug_era_id,
+        e.person_id,
+        e.concept_id as drug_concept_id,
+        e.era_start_date as drug_era_start_date,
+        e.era_end_date as drug_era_end_date,
+        e.record_count as drug_exposure_count,
+        e.gap_days
+    from {{ ref('int_drug_era') }} as e
+    left join {{ ref('id_drug_era') }} as ids on ids.key_hash = e.key_hash
 )
 {{ omop_select('rows_', order_by='drug_era_id') }}

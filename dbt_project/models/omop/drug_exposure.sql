@@ -1,7 +1,7 @@
 -- One row per drug of a line of therapy (RxNorm ingredients; unmapped drugs keep concept 0).
 with exposures as (
     select
-        d.drug_exposure_id,
+        ids.id as drug_exposure_id,
         d.person_id,
         d.drug_concept_id,
         d.drug_exposure_start_date,
@@ -13,6 +13,7 @@ with exposures as (
         d.drug_source_value,
         0 as drug_source_concept_id
     from {{ ref('int_drug_exposure') }} as d
+    left join {{ ref('id_drug_exposure') }} as ids on ids.key_hash = d.key_hash
     left join {{ ref('int_source_type') }} as t on d.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = d.person_id and v.visit_start_date = d.drug_exposure_start_date

@@ -8,13 +8,10 @@
 --                                   regimen (0 when unmapped)
 -- Disease-state and regimen episodes are children (episode_parent_id) of the diagnosis episode they
 -- belong to: the latest diagnosis on or before their start, else the earliest.
-{{ config(materialized='table') }}
-with episode_rows as (
-    select * from {{ ref('int_episode') }}
-),
-
-ids as (
-    select *, {{ omop_id('episode_key') }} as episode_id from episode_rows
+with ids as (
+    select e.*, ids.id as episode_id
+    from {{ ref('int_episode') }} as e
+    left join {{ ref('id_episode') }} as ids on ids.key_hash = e.key_hash
 ),
 
 episodes as (

@@ -2,14 +2,9 @@
 -- condition_occurrence.condition_occurrence_id), the drugs of a line (1147094 drug_exposure.drug_exposure_id),
 -- the response assessment that starts a disease-state episode (1147138 measurement.measurement_id) and
 -- transplants, linked to their diagnosis episode (1147082 procedure_occurrence.procedure_occurrence_id).
-with episode_ids as (
-    select e.episode_key, {{ omop_id('e.episode_key') }} as episode_id
-    from {{ ref('int_episode') }} as e
-),
-
-links as (
-    select i.episode_id, l.event_id, l.episode_event_field_concept_id
+with links as (
+    select ids.id as episode_id, l.event_id, l.episode_event_field_concept_id
     from {{ ref('int_episode_event') }} as l
-    inner join episode_ids as i on l.episode_key = i.episode_key
+    left join {{ ref('id_episode') }} as ids on ids.key_hash = l.episode_key_hash
 )
 {{ omop_select('links', order_by='episode_id, episode_event_field_concept_id, event_id') }}

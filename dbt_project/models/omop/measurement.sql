@@ -6,10 +6,12 @@ with facts as (
     select
         m.*,
         p.person_id,
-        {{ omop_id("m.person_key || '|' || m.fact_kind || '|' || m.fact_key") }} as measurement_id
+        ids.id as measurement_id
     from {{ ref('int_measurement') }} as m
     inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
-    where m.measurement_date is not null  -- required by the CDM; the rest is in ops.omop_excluded_records
+    left join {{ ref('id_measurement') }} as ids on ids.key_hash = m.key_hash
+    -- a date is required by the CDM; the rest is in ops.omop_excluded_records
+    where m.measurement_date is not null
 ),
 
 conditions as (

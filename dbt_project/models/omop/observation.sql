@@ -1,8 +1,7 @@
 -- Donor type of transplants and delivered cytogenetic categories (local concepts, see int_observation).
 with observations as (
     select
-        {{ omop_id("o.person_key || '|' || o.fact_kind || '|' || cast(o.observation_date as varchar) || '|' || o.value_as_string") }}
-            as observation_id,
+        ids.id as observation_id,
         p.person_id,
         o.observation_concept_id,
         o.observation_date,
@@ -14,9 +13,11 @@ with observations as (
         o.observation_source_concept_id
     from {{ ref('int_observation') }} as o
     inner join {{ ref('int_omop_person') }} as p on o.person_key = p.person_key
+    left join {{ ref('id_observation') }} as ids on ids.key_hash = o.key_hash
     left join {{ ref('int_source_type') }} as t on o.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = o.observation_date
-    where o.observation_date is not null  -- required by the CDM; the rest is in ops.omop_excluded_records
+    -- a date is required by the CDM; the rest is in ops.omop_excluded_records
+    where o.observation_date is not null
 )
 {{ omop_select('observations', order_by='observation_id') }}

@@ -1,8 +1,7 @@
 -- Haematopoietic stem-cell transplants.
 with procedures as (
     select
-        {{ omop_id("r.person_key || '|' || cast(r.procedure_date as varchar) || '|' || r.transplant_type") }}
-            as procedure_occurrence_id,
+        ids.id as procedure_occurrence_id,
         p.person_id,
         r.procedure_concept_id,
         r.procedure_date,
@@ -13,6 +12,7 @@ with procedures as (
         r.procedure_source_concept_id
     from {{ ref('int_procedure_occurrence') }} as r
     inner join {{ ref('int_omop_person') }} as p on r.person_key = p.person_key
+    left join {{ ref('id_procedure_occurrence') }} as ids on ids.key_hash = r.key_hash
     left join {{ ref('int_source_type') }} as t on r.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = r.procedure_date

@@ -1,0 +1,5 @@
+-- Registry of drug_exposure_id: one per person, line and drug (int_drug_exposure).
+with keys as (
+    select key_hash from {{ ref('int_drug_exposure') }}
+)
+{{ id_registry('keys') }}
