@@ -56,8 +56,9 @@ ingest_source_job = define_asset_job(
 rebuild_job = define_asset_job(
     "rebuild",
     selection=RAW.downstream() - RAW,
-    description="Rebuild everything below ingest from the raw tables as they are (after a model, rule or "
-    "vocabulary change): OMOP, outcomes, marts, reports, anonymisation and publish.",
+    description="Rebuild everything below ingest from the raw tables as they are: a dbt full refresh (the id "
+    "registries keep every id), then reports, anonymisation and publish. Other runs rebuild only the persons "
+    "a new delivery touches, and run a full refresh by themselves after the dbt project changed.",
 )
 publish_job = define_asset_job(
     "publish",

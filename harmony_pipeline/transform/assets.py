@@ -2,8 +2,12 @@
 
 Every dbt model is an asset keyed [schema, model]; every dbt test is an asset check. A failing
 test skips the models below it (dbt build semantics), so a fatal data-quality failure blocks the marts.
+
+Builds are incremental: a new delivery rebuilds only the persons it touches (dbt_project/macros/
+incremental.sql). The rebuild job, and any build after the dbt project changed, is a full refresh.
 """
 
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -11,8 +15,10 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, RetryRequested
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from harmony_pipeline.settings import get_settings
+from harmony_pipeline.orchestration import rebuild_job
+from harmony_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, get_settings
 from harmony_pipeline.transform.project import MANIFEST
+from harmony_pipeline.warehouse import connect_warehouse
 
 RAW_ASSET_KEY = AssetKey(["landing", "raw_deliveries"])
 
@@ -25,6 +31,14 @@ GROUP_BY_FOLDER = {
     "outcomes": "outcomes",
     "marts": "marts",
 }
+
+# What a build makes of the raw rows besides the rows themselves: the dbt project and the Python its
+# models import. When any of it changed since the last build, incremental models would keep rows made
+# by the old code, so the build is a full refresh.
+PROJECT_INPUTS = [DBT_PROJECT_DIR / name for name in ("dbt_project.yml", "models", "macros", "seeds")]
+PROJECT_INPUTS += [PROJECT_ROOT / "harmony_pipeline" / name for name in ("karyotype.py",)]
+PROJECT_STATE = "ops.dbt_project_state"  # the digest of PROJECT_INPUTS at the last successful build
+DBT_THREADS = 2  # two models at a time: dbt's per-model overhead overlaps DuckDB's work
 
 
 class HarmonyDbtTranslator(DagsterDbtTranslator):
@@ -61,15 +75,55 @@ def dbt_environment(settings) -> None:
 def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = get_settings()
     dbt_environment(settings)
+    digest = project_digest()
+    args = build_args(context.job_name, built_digest(settings), digest)
+    context.log.info(f"dbt {' '.join(args)}")
     # one target dir per home, so two homes (tests, sites) never share compiled output
     target = settings.home / "dbt_target"
-    invocation = dbt.cli(["build"], context=context, target_path=target, raise_on_error=False)
+    invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
     yield from invocation.stream()
     if not invocation.is_successful():
         if is_lock_error(invocation.get_error()):
             # another process held the DuckDB file for a moment: try the whole build again
             raise RetryRequested(max_retries=3, seconds_to_wait=10)
         raise invocation.get_error() or RuntimeError("dbt build failed")
+    if context.selected_asset_keys == context.assets_def.keys:  # a subset leaves the rest as it was
+        record_digest(settings, digest)
+
+
+def build_args(job_name: str, built: str | None, current: str) -> list[str]:
+    """`dbt build` without the unit tests (they run in `make test`), a full refresh for the rebuild job
+    and after the project changed (or before it was ever built), else incremental."""
+    args = ["build", "--exclude", "resource_type:unit_test", "--threads", str(DBT_THREADS)]
+    if job_name == rebuild_job.name or built != current:
+        args.append("--full-refresh")
+    return args
+
+
+def project_digest() -> str:
+    digest = hashlib.sha256()
+    for root in PROJECT_INPUTS:
+        for path in sorted(p for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file()):
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def built_digest(settings) -> str | None:
+    if not settings.warehouse.exists():
+        return None
+    with connect_warehouse(settings, read_only=True) as con:
+        schema, table = PROJECT_STATE.split(".")
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        return con.execute(f"SELECT digest FROM {PROJECT_STATE}").fetchone()[0] if exists else None
+
+
+def record_digest(settings, digest: str) -> None:
+    with connect_warehouse(settings) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {PROJECT_STATE.split('.')[0]}")
+        con.execute(f"CREATE OR REPLACE TABLE {PROJECT_STATE} AS SELECT ? AS digest", [digest])
 
 
 def is_lock_error(error: Exception | None) -> bool:

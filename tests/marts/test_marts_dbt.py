@@ -301,7 +301,14 @@ def test_efs_refractory_convention_is_a_parameter(warehouse, tmp_path):
     # same cohort, refractory event at the assessment that showed it (2021-02-10: 36 days after start)
     work = tmp_path
     result = run_dbt(
-        warehouse, work, "run", "--select", "endpoints", "--vars", "{efs_refractory_event: assessment}"
+        warehouse,
+        work,
+        "run",
+        "--select",
+        "endpoints",
+        "--full-refresh",
+        "--vars",
+        "{efs_refractory_event: assessment}",
     )
     assert result.returncode == 0, result.stdout[-3000:]
     row = one(
@@ -310,7 +317,7 @@ def test_efs_refractory_convention_is_a_parameter(warehouse, tmp_path):
         "where patient_key = 'src_a:aml2'",
     )
     assert row == (pytest.approx(36 / MONTH), 1, "assessment")
-    result = run_dbt(warehouse, work, "run", "--select", "endpoints")
+    result = run_dbt(warehouse, work, "run", "--select", "endpoints", "--full-refresh")
     assert result.returncode == 0, result.stdout[-3000:]
 
 

@@ -3,6 +3,6 @@ with keys as (
     select m.key_hash
     from {{ ref('int_measurement') }} as m
     inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
-    where m.measurement_date is not null
+    where m.measurement_date is not null and {{ changed('m.person_key') }}
 )
 {{ id_registry('keys') }}

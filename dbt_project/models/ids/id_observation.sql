@@ -3,6 +3,6 @@ with keys as (
     select o.key_hash
     from {{ ref('int_observation') }} as o
     inner join {{ ref('int_omop_person') }} as p on o.person_key = p.person_key
-    where o.observation_date is not null
+    where o.observation_date is not null and {{ changed('o.person_key') }}
 )
 {{ id_registry('keys') }}

@@ -2,12 +2,14 @@
 -- disease|subtype, else the disease; unmapped -> concept 0 (kept). One row per person and disease
 -- (the same diagnosis delivered by two sources or twice is one condition: the earliest date wins).
 -- key_hash: the natural key (person, disease) that ops.id_condition_occurrence maps to an id.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with diagnoses as (
     select
         *,
         upper(trim(code)) as code_norm,
         upper(disease) || '|' || upper(trim(subtype)) as disease_subtype
     from {{ ref('stg_diagnosis') }}
+    where {{ changed('person_key') }}
 ),
 
 stcm as (

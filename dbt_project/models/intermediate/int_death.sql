@@ -1,5 +1,6 @@
 -- One death per person: the earliest death date any source reports. A source that says 'dead'
 -- without a date gives its last-contact date (the latest date the person is known to have lived to).
+{{ config(materialized='incremental', unique_key='person_key') }}
 with deaths as (
     select
         person_key,
@@ -15,7 +16,7 @@ with deaths as (
             order by coalesce(death_date, last_contact_date), source_id, delivery_id desc, file_name, row_number
         ) as rank_
     from {{ ref('stg_follow_up') }}
-    where vital_status = 'dead'
+    where vital_status = 'dead' and {{ changed('person_key') }}
 )
 
 select

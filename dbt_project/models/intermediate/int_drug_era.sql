@@ -1,5 +1,6 @@
 -- Drug eras before ids (see omop.drug_era); key_hash is the natural key (person, ingredient, start)
 -- that ops.id_drug_era maps to drug_era_id.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with spans as (
     select
         person_id,
@@ -7,7 +8,7 @@ with spans as (
         drug_exposure_start_date as span_start,
         drug_exposure_end_date as span_end
     from {{ ref('drug_exposure') }}
-    where drug_concept_id <> 0
+    where drug_concept_id <> 0 and {{ changed('person_id') }}
 ),
 
 eras as ({{ omop_eras('spans', 30) }})

@@ -3,9 +3,11 @@
 -- the regimen (vocab_regimen_ingredient); a regimen we cannot expand and a drug we cannot map keep
 -- concept 0 and their source value. One row per person, line and drug; key_hash is that natural key,
 -- which ops.id_drug_exposure maps to drug_exposure_id.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with treatment as (
     select *, lower(trim(regimen)) as regimen_norm
     from {{ ref('stg_treatment') }}
+    where {{ changed('person_key') }}
 ),
 
 expanded as (

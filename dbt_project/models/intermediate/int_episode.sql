@@ -1,10 +1,12 @@
 -- Episode rows before ids (see omop.episode for the model). episode_key is the natural key and
 -- parent_key the natural key of the parent episode; key_hash (of episode_key) is what ops.id_episode
 -- maps to episode_id.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with conditions as (
     select c.condition_occurrence_id, c.person_id, c.condition_concept_id, c.condition_start_date,
            c.condition_source_value, c.condition_type_concept_id
     from {{ ref('condition_occurrence') }} as c
+    where {{ changed('c.person_id') }}
 ),
 
 disease_episodes as (
@@ -39,7 +41,7 @@ responses as (
     where m.measurement_source_concept_id in (
         select source_concept_id from {{ ref('vocab_source_to_concept_map') }}
         where source_vocabulary_id = 'HARMONY_RESPONSE'
-    )
+    ) and {{ changed('m.person_id') }}
 ),
 
 ordered as (
@@ -78,6 +80,7 @@ lines as (
         min(i.regimen) as regimen
     from {{ ref('int_drug_exposure') }} as i
     left join {{ ref('int_source_type') }} as t on i.source_id = t.source_id
+    where {{ changed('i.person_id') }}
     group by i.person_id, i.line
 ),
 

@@ -1,8 +1,10 @@
 -- Episode -> clinical record links (see omop.episode_event), keyed by the episode's natural key
 -- (episode_key_hash, which ops.id_episode maps to episode_id) and the person.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with episodes as (
     select episode_key, person_id, episode_concept_id, episode_number
     from {{ ref('int_episode') }}
+    where {{ changed('person_id') }}
 ),
 
 disease_links as (
@@ -42,6 +44,7 @@ transplant_parents as (
         ) as rank_
     from {{ ref('procedure_occurrence') }} as pr
     inner join {{ ref('condition_occurrence') }} as c on c.person_id = pr.person_id
+    where {{ changed('pr.person_id') }}
 ),
 
 links as (

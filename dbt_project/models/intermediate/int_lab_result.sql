@@ -1,8 +1,10 @@
 -- Labs mapped to LOINC (or a local concept) and harmonised to the canonical UCUM unit of the lab.
 -- Contracts deliver canonical units already; a delivered unit that still differs is converted with
 -- vocab_unit_conversion, and a unit we cannot convert keeps its value and maps its own unit (or 0).
+{{ config(materialized='incremental', unique_key='person_key') }}
 with labs as (
     select * from {{ ref('stg_lab_result') }}
+    where {{ changed('person_key') }}
 ),
 
 stcm as (

@@ -6,6 +6,7 @@
 -- here and are listed in ops.omop_excluded_records, as the CDM requires a date. Duplicates of one
 -- fact across deliveries or sources are kept once. key_hash: the natural key (person, kind, fact)
 -- that ops.id_measurement maps to measurement_id.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with stcm as (
     select source_vocabulary_id, source_code, source_concept_id, target_concept_id
     from {{ ref('vocab_source_to_concept_map') }}
@@ -31,6 +32,7 @@ labs as (
         unit_source_value,
         lab = 'mrd' as is_disease_modifier
     from {{ ref('int_lab_result') }}
+    where {{ changed('person_key') }}
 ),
 
 cytogenetics as (
@@ -56,6 +58,7 @@ cytogenetics as (
         and m.source_code = case when c.abnormality is null and c.method = 'karyotype' then 'karyotype'
                                  else lower(trim(c.abnormality)) end
     left join value_map as v on v.source_code = c.result
+    where {{ changed('c.person_key') }}
 ),
 
 mutations as (
@@ -77,6 +80,7 @@ mutations as (
     from {{ ref('stg_mutation') }} as mu
     left join stcm as m on m.source_vocabulary_id = 'HARMONY_GENE' and m.source_code = upper(trim(mu.gene))
     left join value_map as v on v.source_code = mu.status
+    where {{ changed('mu.person_key') }}
 ),
 
 flt3_ratio as (
@@ -97,7 +101,7 @@ flt3_ratio as (
         true as is_disease_modifier
     from {{ ref('stg_mutation') }} as mu
     left join stcm as m on m.source_vocabulary_id = 'HARMONY_GENE' and m.source_code = 'FLT3-ITD ratio'
-    where mu.allelic_ratio is not null
+    where mu.allelic_ratio is not null and {{ changed('mu.person_key') }}
 ),
 
 staging as (
@@ -122,6 +126,7 @@ staging as (
     left join stcm as by_system
         on by_system.source_vocabulary_id = 'HARMONY_STAGE' and by_system.source_code = s.system
     left join value_map as v on v.source_code = lower(s.value)
+    where {{ changed('s.person_key') }}
 ),
 
 responses as (
@@ -141,6 +146,7 @@ responses as (
         false as is_disease_modifier
     from {{ ref('stg_response') }} as r
     left join stcm as m on m.source_vocabulary_id = 'HARMONY_RESPONSE' and m.source_code = r.response
+    where {{ changed('r.person_key') }}
 ),
 
 facts as (

@@ -2,6 +2,7 @@
 -- precomputed. Both are local (non-standard) concepts: observation_concept_id 0, the local id in
 -- observation_source_concept_id (OMOP convention for 2-billion concepts). key_hash: the natural key
 -- that ops.id_observation maps to observation_id.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with stcm as (
     select source_code, source_concept_id, target_concept_id
     from {{ ref('vocab_source_to_concept_map') }}
@@ -15,7 +16,7 @@ facts as (
         procedure_date as observation_date,
         donor_type as value_as_string
     from {{ ref('int_procedure_occurrence') }}
-    where donor_type is not null
+    where donor_type is not null and {{ changed('person_key') }}
     union all
     select
         c.person_key, c.source_id, c.delivery_id, c.file_name, c.row_number,
@@ -24,7 +25,7 @@ facts as (
         c.category as value_as_string
     from {{ ref('stg_cytogenetics') }} as c
     left join {{ ref('int_person') }} as p on c.person_key = p.person_key
-    where c.category is not null
+    where c.category is not null and {{ changed('c.person_key') }}
 ),
 
 ranked as (

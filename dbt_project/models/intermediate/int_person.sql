@@ -2,9 +2,11 @@
 -- Persons are collected from every entity (int_person_fingerprint), so a fact never loses its person even
 -- if the patient row of its source was quarantined. person_id comes from the registry ops.id_person
 -- (stable across deliveries, int32).
+{{ config(materialized='incremental', unique_key='person_key') }}
 with keys as (
     select distinct person_key, {{ harmony_id('person_key') }} as person_hash
     from {{ ref('int_person_fingerprint') }}
+    where {{ changed('person_key') }}
 ),
 
 -- The sex of a person: a known sex wins over 'U'; among known ones, the first source in id order.
@@ -17,6 +19,7 @@ sex_ranked as (
             order by case when sex in ('M', 'F') then 0 else 1 end, source_id, delivery_id desc, row_number
         ) as rank_
     from {{ ref('stg_patient') }}
+    where {{ changed('person_key') }}
 ),
 
 demographics as (
@@ -30,18 +33,21 @@ demographics as (
         string_agg(distinct source_id, ',' order by source_id) as source_ids,
         count(distinct source_id) as n_sources
     from {{ ref('stg_patient') }}
+    where {{ changed('person_key') }}
     group by person_key
 ),
 
 first_diagnosis as (
     select person_key, min(diagnosis_date) as first_diagnosis_date
     from {{ ref('stg_diagnosis') }}
+    where {{ changed('person_key') }}
     group by person_key
 ),
 
 first_treatment as (
     select person_key, min(start_date) as first_treatment_date
     from {{ ref('stg_treatment') }}
+    where {{ changed('person_key') }}
     group by person_key
 ),
 

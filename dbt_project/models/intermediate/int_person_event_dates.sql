@@ -1,5 +1,6 @@
 -- Every dated clinical record of a person (source of observation periods and visits). A visit is an
 -- inpatient stay on a transplant date and an outpatient contact on any other date.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with events as (
     select person_key, condition_start_date as event_date, source_id, 'condition' as event_kind
     from {{ ref('int_condition_occurrence') }}
@@ -23,5 +24,5 @@ with events as (
 
 select person_key, event_date, event_kind, min(source_id) as source_id
 from events
-where event_date is not null
+where event_date is not null and {{ changed('person_key') }}
 group by person_key, event_date, event_kind

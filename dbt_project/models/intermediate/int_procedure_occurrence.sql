@@ -1,6 +1,7 @@
 -- Stem-cell transplants: allogeneic -> 4120445 (Hemopoietic stem cell transplant, standard) with the
 -- local allogeneic concept as source concept; autologous -> 46271079. One per person, date and type.
 -- key_hash: the natural key that ops.id_procedure_occurrence maps to an id.
+{{ config(materialized='incremental', unique_key='person_key') }}
 with transplants as (
     select
         t.*,
@@ -9,6 +10,7 @@ with transplants as (
             order by t.source_id, t.delivery_id desc, t.file_name, t.row_number
         ) as rank_
     from {{ ref('stg_transplant') }} as t
+    where {{ changed('t.person_key') }}
 )
 
 select

@@ -1,4 +1,5 @@
 -- Diagnoses as standard conditions; the delivered ICD-10 / ICD-O-3 code stays in condition_source_value.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with conditions as (
     select
         ids.id as condition_occurrence_id,
@@ -16,5 +17,6 @@ with conditions as (
     left join {{ ref('int_source_type') }} as t on c.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = c.condition_start_date
+    where {{ changed('c.person_key') }}
 )
 {{ omop_select('conditions', order_by='condition_occurrence_id') }}

@@ -1,6 +1,7 @@
 -- Drug eras: exposures of one person to one ingredient (drug_concept_id is already an RxNorm
 -- ingredient) with at most 30 days between them (OMOP CDM drug_era convention; concept 0 excluded),
 -- see int_drug_era.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with rows_ as (
     select
         ids.id as drug_era_id,
@@ -12,5 +13,6 @@ with rows_ as (
         e.gap_days
     from {{ ref('int_drug_era') }} as e
     left join {{ ref('id_drug_era') }} as ids on ids.key_hash = e.key_hash
+    where {{ changed('e.person_id') }}
 )
 {{ omop_select('rows_', order_by='drug_era_id') }}

@@ -1,4 +1,5 @@
 -- One row per drug of a line of therapy (RxNorm ingredients; unmapped drugs keep concept 0).
+{{ config(materialized='incremental', unique_key='person_id') }}
 with exposures as (
     select
         ids.id as drug_exposure_id,
@@ -17,5 +18,6 @@ with exposures as (
     left join {{ ref('int_source_type') }} as t on d.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = d.person_id and v.visit_start_date = d.drug_exposure_start_date
+    where {{ changed('d.person_id') }}
 )
 {{ omop_select('exposures', order_by='drug_exposure_id') }}

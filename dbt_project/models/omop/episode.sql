@@ -8,10 +8,12 @@
 --                                   regimen (0 when unmapped)
 -- Disease-state and regimen episodes are children (episode_parent_id) of the diagnosis episode they
 -- belong to: the latest diagnosis on or before their start, else the earliest.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with ids as (
     select e.*, ids.id as episode_id
     from {{ ref('int_episode') }} as e
     left join {{ ref('id_episode') }} as ids on ids.key_hash = e.key_hash
+    where {{ changed('e.person_id') }}
 ),
 
 episodes as (

@@ -2,6 +2,7 @@
 -- the diagnosis point to it: measurement_event_id = the person's condition_occurrence_id (the latest
 -- diagnosis on or before the measurement, else the earliest) and meas_event_field_concept_id =
 -- 1147127 (condition_occurrence.condition_occurrence_id, verified).
+{{ config(materialized='incremental', unique_key='person_id') }}
 with facts as (
     select
         m.*,
@@ -11,7 +12,7 @@ with facts as (
     inner join {{ ref('int_omop_person') }} as p on m.person_key = p.person_key
     left join {{ ref('id_measurement') }} as ids on ids.key_hash = m.key_hash
     -- a date is required by the CDM; the rest is in ops.omop_excluded_records
-    where m.measurement_date is not null
+    where m.measurement_date is not null and {{ changed('m.person_key') }}
 ),
 
 conditions as (
@@ -21,6 +22,7 @@ conditions as (
         condition_start_date,
         count(*) over (partition by person_id) as n_conditions
     from {{ ref('condition_occurrence') }}
+    where {{ changed('person_id') }}
 ),
 
 -- Most persons have one diagnosis: link directly; otherwise rank the person's diagnoses.

@@ -1,4 +1,5 @@
 -- Donor type of transplants and delivered cytogenetic categories (local concepts, see int_observation).
+{{ config(materialized='incremental', unique_key='person_id') }}
 with observations as (
     select
         ids.id as observation_id,
@@ -18,6 +19,6 @@ with observations as (
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = o.observation_date
     -- a date is required by the CDM; the rest is in ops.omop_excluded_records
-    where o.observation_date is not null
+    where o.observation_date is not null and {{ changed('o.person_key') }}
 )
 {{ omop_select('observations', order_by='observation_id') }}

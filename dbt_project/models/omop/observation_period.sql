@@ -1,7 +1,9 @@
 -- One observation period per person, from the first to the last dated record of any source.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with spans as (
     select person_key, min(event_date) as start_date, max(event_date) as end_date
     from {{ ref('int_person_event_dates') }}
+    where {{ changed('person_key') }}
     group by person_key
 ),
 

@@ -1,4 +1,5 @@
 -- One person per person_key (persons seen by several sources are linked upstream by person_key).
+{{ config(materialized='incremental', unique_key='person_id') }}
 with persons as (
     select
         person_id,
@@ -13,5 +14,6 @@ with persons as (
         gender_source_value,
         0 as gender_source_concept_id
     from {{ ref('int_omop_person') }}
+    where {{ changed('person_id') }}
 )
 {{ omop_select('persons', order_by='person_id') }}

@@ -1,4 +1,5 @@
 -- Haematopoietic stem-cell transplants.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with procedures as (
     select
         ids.id as procedure_occurrence_id,
@@ -16,5 +17,6 @@ with procedures as (
     left join {{ ref('int_source_type') }} as t on r.source_id = t.source_id
     left join {{ ref('visit_occurrence') }} as v
         on v.person_id = p.person_id and v.visit_start_date = r.procedure_date
+    where {{ changed('r.person_key') }}
 )
 {{ omop_select('procedures', order_by='procedure_occurrence_id') }}

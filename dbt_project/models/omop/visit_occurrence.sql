@@ -1,5 +1,6 @@
 -- One visit per person and date with a clinical record: inpatient (9201) on a transplant date,
 -- outpatient (9202) otherwise (int_visit_occurrence). Records are linked to their visit by person and date.
+{{ config(materialized='incremental', unique_key='person_id') }}
 with visits as (
     select
         ids.id as visit_occurrence_id,
@@ -13,5 +14,6 @@ with visits as (
     from {{ ref('int_visit_occurrence') }} as d
     left join {{ ref('id_visit_occurrence') }} as ids on ids.key_hash = d.key_hash
     left join {{ ref('int_source_type') }} as t on d.source_id = t.source_id
+    where {{ changed('d.person_id') }}
 )
 {{ omop_select('visits', order_by='visit_occurrence_id') }}

@@ -28,6 +28,7 @@
     't_12_21': '^t1221|etv6-?runx1',
     'complex': '^complex',
 } %}
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with karyotype as (
     select
         c.patient_key,
@@ -35,7 +36,7 @@ with karyotype as (
         p.* exclude (karyotype)
     from {{ ref('stg_cytogenetics') }} as c
     left join {{ ref('karyotype_parsed') }} as p on c.karyotype = p.karyotype
-    where c.method = 'karyotype' and c.karyotype is not null
+    where c.method = 'karyotype' and c.karyotype is not null and {{ changed('c.patient_key') }}
     qualify row_number() over (
         partition by c.patient_key
         order by coalesce(p.parsed, false) desc, c.test_date nulls last, c.delivery_id desc, c.karyotype
@@ -49,7 +50,7 @@ abnormality as (
         result = 'present' as present,
         result = 'absent' as absent
     from {{ ref('stg_cytogenetics') }}
-    where abnormality is not null and result is not null
+    where abnormality is not null and result is not null and {{ changed('patient_key') }}
 ),
 
 fish as (
@@ -68,6 +69,7 @@ delivered_category as (
     select patient_key, replace(lower(trim(category)), '_', ' ') as category
     from {{ ref('stg_cytogenetics') }}
     where replace(lower(trim(category)), '_', ' ') in ('very good', 'good', 'intermediate', 'poor', 'very poor')
+        and {{ changed('patient_key') }}
     qualify row_number() over (partition by patient_key order by test_date nulls last, delivery_id desc) = 1
 ),
 

@@ -7,6 +7,7 @@
                 'EZH2', 'U2AF1', 'SRSF2', 'DNMT3A', 'ASXL1', 'KRAS', 'BCOR', 'BCORL1', 'ETNK1', 'GATA2',
                 'GNB1', 'IDH1', 'NF1', 'PHF6', 'PPM1D', 'PRPF8', 'PTPN11', 'SETBP1', 'STAG2', 'WT1', 'ZRSR2',
                 'KIT', 'IGHV', 'NOTCH1', 'SF3B1', 'MYD88', 'EZH2', 'TET2', 'JAK2'] | unique | list %}
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with named as (
     -- sources spell variant-level markers either as gene + variant (FLT3 / ITD) or as one name
     -- (FLT3_ITD, FLT3-ITD, KMT2A_PTD, CEBPA_bZIP): bring both to gene + variant
@@ -15,6 +16,7 @@ with named as (
         regexp_extract(upper(trim(gene)), '^(FLT3|KMT2A|CEBPA)[_ -](ITD|TKD|PTD|BZIP)$', ['base', 'suffix'])
             as marker
     from {{ ref('stg_mutation') }}
+    where {{ changed('patient_key') }}
 ),
 
 mutation as (

@@ -3,9 +3,11 @@
 -- nccn_extranodal: any involved extranodal site among bone marrow, CNS, liver/GI tract, lung (NCCN-IPI,
 -- Zhou et al., Blood 2014); FALSE when sites are reported and none of them is one of these, or zero
 -- extranodal sites are reported.
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with first_diagnosis as (
     select patient_key, min(diagnosis_date) as diagnosis_date
     from {{ ref('stg_diagnosis') }}
+    where {{ changed('patient_key') }}
     group by patient_key
 ),
 
@@ -18,6 +20,7 @@ facts as (
         s.assessment_date
     from {{ ref('stg_staging') }} as s
     left join first_diagnosis as d on s.patient_key = d.patient_key
+    where {{ changed('s.patient_key') }}
 ),
 
 single_valued as (

@@ -3,15 +3,17 @@
 -- with no treatment recorded its line stays NULL. Disease events (relapse, AML transformation) are not
 -- responses. Order (best first): sCR, CR, CRh, CRi, MLFS, VGPR, PR, MR, SD, NR, refractory, PD, progression
 -- (ELN 2022, IMWG, Lugano and iwCLL categories as delivered in canonical codes).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with response as (
     select distinct patient_key, response, assessment_date, line
     from {{ ref('stg_response') }}
-    where response not in ('relapse', 'aml_transformation')
+    where response not in ('relapse', 'aml_transformation') and {{ changed('patient_key') }}
 ),
 
 line_starts as (
     select patient_key, line, min(start_date) as start_date
     from {{ ref('stg_treatment') }}
+    where {{ changed('patient_key') }}
     group by patient_key, line
 ),
 

@@ -18,6 +18,7 @@
 {% if refractory_at not in ('day1', 'assessment') %}
     {{ exceptions.raise_compiler_error("var efs_refractory_event must be 'day1' or 'assessment', got " ~ refractory_at) }}
 {% endif %}
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with follow_up as (
     select
         patient_key,
@@ -25,18 +26,20 @@ with follow_up as (
         bool_or(vital_status = 'dead') as dead,
         min(death_date) as death_date
     from {{ ref('stg_follow_up') }}
+    where {{ changed('patient_key') }}
     group by patient_key
 ),
 
 response as (
     select distinct patient_key, response, assessment_date from {{ ref('stg_response') }}
+    where {{ changed('patient_key') }}
 ),
 
 later_diagnosis as (
     -- an AML diagnosis recorded for the same source patient counts as transformation of MDS
     select patient_key, min(diagnosis_date) as aml_diagnosis_date
     from {{ ref('stg_diagnosis') }}
-    where disease = 'AML'
+    where disease = 'AML' and {{ changed('patient_key') }}
     group by patient_key
 ),
 
@@ -64,6 +67,7 @@ base as (
     from {{ ref('patient_disease') }} as pd
     left join {{ ref('treatment_lines') }} as t on pd.patient_key = t.patient_key
     left join follow_up as f on pd.patient_key = f.patient_key
+    where {{ changed('pd.patient_key') }}
 ),
 
 events as (

@@ -2,7 +2,8 @@
 
 The parser lives in harmony_pipeline/karyotype.py (Schanz 2012 categories, ELN flags, Breems 2008
 monosomal karyotype); each distinct string is parsed once, so the cost grows with distinct karyotypes,
-not with patients.
+not with patients. Incremental: a build parses only the strings not parsed before (a string's reading
+never changes; a parser change needs a full refresh, which the pipeline runs when the code changes).
 """
 
 import dataclasses
@@ -16,16 +17,14 @@ _DTYPES = {"str": "string", "str | None": "string", "bool": "boolean", "int": "I
 def model(dbt, session):
     from harmony_pipeline.karyotype import Karyotype, parse_many
 
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="append")
     cytogenetics = dbt.ref("stg_cytogenetics")
     strings = (
-        cytogenetics.filter("method = 'karyotype' and karyotype is not null")
-        .project("karyotype")
-        .distinct()
-        .order("karyotype")
-        .df()["karyotype"]
-        .tolist()
+        cytogenetics.filter("method = 'karyotype' and karyotype is not null").project("karyotype").distinct()
     )
+    if dbt.is_incremental:  # (except_ keeps duplicates: EXCEPT ALL, hence distinct first)
+        strings = strings.except_(session.sql(f"select karyotype from {dbt.this}"))
+    strings = strings.order("karyotype").df()["karyotype"].tolist()
     dtypes = {f.name: _DTYPES.get(str(f.type), "string") for f in dataclasses.fields(Karyotype)}
     dtypes["abnormalities"] = "string"
     frame = pd.DataFrame(parse_many(strings), columns=list(dtypes)).astype(dtypes)

@@ -10,15 +10,18 @@
 -- Built after the OMOP data-quality checks: when a fatal check fails (a test on dq_results), dbt skips
 -- this model and so every outcome and mart below it.
 -- depends_on: {{ ref('dq_results') }}
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with patient as (
     select *
     from {{ ref('stg_patient') }}
+    where {{ changed('patient_key') }}
     qualify row_number() over (partition by patient_key order by delivery_id desc, row_number desc) = 1
 ),
 
 diagnosis as (
     select *
     from {{ ref('stg_diagnosis') }}
+    where {{ changed('patient_key') }}
     qualify row_number() over (
         partition by patient_key, disease order by delivery_id desc, diagnosis_date, row_number desc
     ) = 1

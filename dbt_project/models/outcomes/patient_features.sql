@@ -5,6 +5,7 @@
                          'prpf8', 'ptpn11', 'setbp1', 'stag2', 'wt1'] %}
 {% set eln_mds_mut = ['asxl1_mut', 'bcor_mut', 'ezh2_mut', 'runx1_mut', 'sf3b1_mut', 'srsf2_mut', 'stag2_mut',
                       'u2af1_mut', 'zrsr2_mut'] %}
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with joined as (
     select
         pd.*,
@@ -18,6 +19,7 @@ with joined as (
     left join {{ ref('baseline_genetics') }} as g on pd.patient_key = g.patient_key
     left join {{ ref('baseline_cytogenetics') }} as c on pd.patient_key = c.patient_key
     left join {{ ref('baseline_staging') }} as s on pd.patient_key = s.patient_key
+    where {{ changed('pd.patient_key') }}
 ),
 
 derived as (

@@ -1,4 +1,5 @@
 -- ALL: NCI/Rome risk for B-ALL aged 1-18 (macros/risk/lymphoid.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 select
     patient_key,
     disease,

@@ -1,4 +1,5 @@
 -- AML genetic risk per source patient: ELN 2022 and ELN 2017 (macros in macros/risk/aml.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 {% set g = {
     'cbf': 'cbf', 't_9_11': 't_9_11', 'adverse_cyto': 'adverse_cyto_2022', 'adverse_cyto_2017': 'adverse_cyto_2017',
     'karyotype_known': 'karyotype_known', 'npm1': 'npm1_mut', 'flt3_itd': 'flt3_itd',

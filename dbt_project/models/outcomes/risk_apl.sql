@@ -1,4 +1,5 @@
 -- APL relapse risk per source patient: Sanz score (macros/risk/aml.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 select
     patient_key,
     disease,

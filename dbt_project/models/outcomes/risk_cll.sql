@@ -1,4 +1,5 @@
 -- CLL-IPI per source patient (macros/risk/lymphoid.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 select
     patient_key,
     disease,

@@ -1,4 +1,5 @@
 -- MDS risk scores and groups per source patient (macros in macros/risk/mds.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 {% set genes = {
     'tp53multi': 'tp53multi', 'flt3': 'flt3_mut', 'kmt2a_ptd': 'kmt2a_ptd', 'sf3b1_5q': 'sf3b1_5q',
     'npm1': 'npm1_mut', 'runx1': 'runx1_mut', 'nras': 'nras_mut', 'etv6': 'etv6_mut', 'idh2': 'idh2_mut',

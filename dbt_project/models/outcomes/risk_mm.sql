@@ -1,4 +1,5 @@
 -- Myeloma staging per source patient: ISS, R-ISS, R2-ISS (macros/risk/myeloma.sql).
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 with iss as (
     select
         *,

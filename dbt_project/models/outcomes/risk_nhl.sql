@@ -1,6 +1,7 @@
 -- Lymphoma indices per source patient (macros/risk/lymphoid.sql). The IPI is computed for every subtype
 -- (it is used across aggressive and indolent lymphomas), the NCCN-IPI only for DLBCL (the population it
 -- was built and validated on, Zhou et al., Blood 2014) and the FLIPI only for follicular lymphoma.
+{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
 with scores as (
     select
         patient_key,

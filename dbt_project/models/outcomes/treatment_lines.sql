@@ -1,7 +1,9 @@
 -- One row per treated source patient: lines of therapy and transplants.
 -- first_line_class: the treatment classes of line 1 in alphabetical order, joined by '+'.
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with treatment as (
     select * from {{ ref('stg_treatment') }}
+    where {{ changed('patient_key') }}
     qualify row_number() over (partition by patient_key, line, drug order by delivery_id desc, row_number desc) = 1
 ),
 
@@ -28,6 +30,7 @@ transplant as (
         min(transplant_date) filter (where transplant_type = 'allogeneic') as allo_transplant_date,
         min(transplant_date) filter (where transplant_type = 'autologous') as auto_transplant_date
     from {{ ref('stg_transplant') }}
+    where {{ changed('patient_key') }}
     group by patient_key
 ),
 

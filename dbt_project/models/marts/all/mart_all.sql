@@ -1,4 +1,6 @@
 -- Patient-level ALL mart: one row per source patient with ALL (children and adults).
+-- Incremental: the changed persons' rows are rebuilt (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='person_hash') }}
 select
     {{ mart_identity_columns() }},
     f.age_at_diagnosis < 18 as is_paediatric,
@@ -18,3 +20,4 @@ select
 from {{ ref('patient_features') }} as f
 inner join {{ ref('risk_all') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
 {{ mart_joins() }}
+where {{ changed('f.patient_key') }}

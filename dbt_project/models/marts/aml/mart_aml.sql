@@ -1,4 +1,6 @@
 -- Patient-level AML mart: one row per source patient with AML (APL has its own mart).
+-- Incremental: the changed persons' rows are rebuilt (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='person_hash') }}
 select
     {{ mart_identity_columns() }},
     f.wbc,
@@ -32,3 +34,4 @@ select
 from {{ ref('patient_features') }} as f
 inner join {{ ref('risk_aml') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
 {{ mart_joins() }}
+where {{ changed('f.patient_key') }}

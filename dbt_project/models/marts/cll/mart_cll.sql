@@ -1,4 +1,6 @@
 -- Patient-level CLL mart: one row per source patient with CLL.
+-- Incremental: the changed persons' rows are rebuilt (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='person_hash') }}
 select
     {{ mart_identity_columns() }},
     f.b2m,
@@ -16,3 +18,4 @@ select
 from {{ ref('patient_features') }} as f
 inner join {{ ref('risk_cll') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
 {{ mart_joins() }}
+where {{ changed('f.patient_key') }}

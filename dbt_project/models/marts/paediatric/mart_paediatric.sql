@@ -1,5 +1,7 @@
 -- Patient-level paediatric mart: every source patient diagnosed before age 18, any disease, with the
 -- disease's main risk classification in one pair of columns (risk_classification, risk_group).
+-- Incremental: the changed persons' rows are rebuilt (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='person_hash') }}
 with risk as (
     select patient_key, disease, 'NCI' as risk_classification, nci_group as risk_group from {{ ref('risk_all') }}
     union all
@@ -32,4 +34,4 @@ select
 from {{ ref('patient_features') }} as f
 left join risk as r on f.patient_key = r.patient_key and f.disease = r.disease
 {{ mart_joins() }}
-where f.age_at_diagnosis < 18
+where f.age_at_diagnosis < 18 and {{ changed('f.patient_key') }}

@@ -1,0 +1,49 @@
+-- The links (person_key, patient_key) an incremental build rebuilds: those whose fingerprint differs
+-- from the last complete build (ops.processed_fingerprints; before the first one, every link), new
+-- ones and gone ones, closed over shared persons and patients. The closure keeps together what is
+-- computed across one person's sources (the index record, the OMOP person) and one patient's persons
+-- (a patient re-delivered under a corrected person_key). person_id and person_hash are the other keys
+-- incremental models delete by (macros/incremental.sql).
+{%- set processed = adapter.get_relation(this.database, 'ops', 'processed_fingerprints') if execute else none %}
+with recursive current_links as (
+    select person_key, patient_key, n_rows, fingerprint from {{ ref('int_person_fingerprint') }}
+),
+
+previous_links as (
+    {%- if processed %}
+    select person_key, patient_key, n_rows, fingerprint from {{ processed }}
+    {%- else %}
+    select * from current_links where false
+    {%- endif %}
+),
+
+links as materialized (
+    select person_key, patient_key from current_links
+    union
+    select person_key, patient_key from previous_links
+),
+
+changed as (
+    select coalesce(c.person_key, p.person_key) as person_key
+    from current_links as c
+    full outer join previous_links as p on c.person_key = p.person_key and c.patient_key = p.patient_key
+    where c.n_rows is distinct from p.n_rows or c.fingerprint is distinct from p.fingerprint
+),
+
+affected(person_key) as (
+    select person_key from changed
+    union
+    select other.person_key
+    from affected as a
+    inner join links as own on own.person_key = a.person_key
+    inner join links as other on other.patient_key = own.patient_key
+)
+
+select
+    links.person_key,
+    links.patient_key,
+    {{ harmony_id('links.person_key') }} as person_hash,
+    ids.id as person_id
+from links
+inner join affected on affected.person_key = links.person_key
+left join {{ ref('id_person') }} as ids on ids.key_hash = {{ key_hash('links.person_key') }}
