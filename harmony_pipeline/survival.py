@@ -333,6 +333,7 @@ def comutation_status(mutations) -> pd.DataFrame:
             where disease is not null and patient is not null and gene is not null and mutated is not null
             group by all
         )
+        order by disease, gene, patient  -- categories in sorted order: the pairs' order must not vary
         """,
     ).to_arrow_table()
     for name in ("disease", "gene"):
