@@ -276,19 +276,27 @@ class _Keys:
         self.key = key
         self._shift: pd.Series | None = None
 
-    def shift_days(self, pids: pd.Series, window: int) -> pd.Series:
-        """Per-person date shift, computed once per distinct person of the delivery."""
-        if self._shift is None:
+    def of_rows(self, pids: pd.Series, window: int) -> tuple[pd.Series, pd.Series, pd.Series]:
+        """patient_key, person_key and date shift (days) of each row's patient, looked up once per
+        distinct patient of the rows (an unknown id gets none, as Series.map gives)."""
+        if self._shift is None:  # per person, computed once per delivery
             self._shift = pd.Series(
                 date_shift_days(self.key, self.person, window).to_numpy(), index=self.person.index
             )
-        return pids.map(self._shift)
+        codes, uniques = pd.factorize(pids)
+        missing = codes < 0
 
-    def patient_keys(self, pids: pd.Series) -> pd.Series:
-        return pids.map(self.patient).astype("string")
+        def per_row(per_patient: pd.Series) -> pd.Series:
+            values = per_patient.reindex(uniques).to_numpy()
+            if missing.any():
+                values = np.append(values, np.nan)
+            return pd.Series(values[np.where(missing, len(values) - 1, codes)], index=pids.index)
 
-    def person_keys(self, pids: pd.Series) -> pd.Series:
-        return pids.map(self.person).astype("string")
+        return (
+            per_row(self.patient).astype("string"),
+            per_row(self.person).astype("string"),
+            per_row(self._shift),
+        )
 
 
 # ------------------------------------------------------------------------------------------- mapping
@@ -718,14 +726,14 @@ def _defaults(contract: Contract, entity: str, frame: pd.DataFrame) -> pd.DataFr
 
 
 def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: _Keys, key: bytes, settings):
-    person = keys.person_keys(frame["_pid"])
+    patient, person, days = keys.of_rows(frame["_pid"], settings.date_shift_days)
     out = pd.DataFrame(
         {
             "source_id": pd.Series(contract.source_id, index=frame.index, dtype="string"),
             "delivery_id": pd.Series(delivery_id, index=frame.index, dtype="string"),
             "file_name": frame["_file"].astype("string"),
             "row_number": frame["_row"].astype("int64"),  # lineage is never null
-            "patient_key": keys.patient_keys(frame["_pid"]),
+            "patient_key": patient,
             "person_key": person,
         }
     )
@@ -734,7 +742,7 @@ def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: 
         column = frame[f.name]
         if f.dtype == "DATE":
             if shift is None:
-                shift = pd.to_timedelta(keys.shift_days(frame["_pid"], settings.date_shift_days), unit="D")
+                shift = pd.to_timedelta(days, unit="D")
             column = column.astype("datetime64[ns]") + shift
         out[f.name] = column.astype(PANDAS_DTYPES[f.dtype])
     return out.reset_index(drop=True)
