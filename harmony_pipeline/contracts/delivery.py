@@ -284,19 +284,16 @@ class _Keys:
                 date_shift_days(self.key, self.person, window).to_numpy(), index=self.person.index
             )
         codes, uniques = pd.factorize(pids)
-        missing = codes < 0
 
-        def per_row(per_patient: pd.Series) -> pd.Series:
-            values = per_patient.reindex(uniques).to_numpy()
-            if missing.any():
-                values = np.append(values, np.nan)
-            return pd.Series(values[np.where(missing, len(values) - 1, codes)], index=pids.index)
+        def keys(per_patient: pd.Series) -> pd.Series:  # typed to text once per patient, then taken
+            values = pd.array(per_patient.reindex(uniques).to_numpy(), dtype="string")
+            return pd.Series(values.take(codes, allow_fill=True), index=pids.index)
 
-        return (
-            per_row(self.patient).astype("string"),
-            per_row(self.person).astype("string"),
-            per_row(self._shift),
-        )
+        days = self._shift.reindex(uniques).to_numpy()
+        if (codes < 0).any():
+            days = np.append(days, np.nan)
+        shift = pd.Series(days[np.where(codes < 0, len(days) - 1, codes)], index=pids.index)
+        return keys(self.patient), keys(self.person), shift
 
 
 # ------------------------------------------------------------------------------------------- mapping
@@ -745,4 +742,5 @@ def _finish(contract, entity: str, frame: pd.DataFrame, delivery_id: str, keys: 
                 shift = pd.to_timedelta(days, unit="D")
             column = column.astype("datetime64[ns]") + shift
         out[f.name] = column.astype(PANDAS_DTYPES[f.dtype])
-    return out.reset_index(drop=True)
+    out.index = pd.RangeIndex(len(out))  # as reset_index(drop=True), without copying every column
+    return out
