@@ -333,13 +333,16 @@ def comutation_status(mutations) -> pd.DataFrame:
             where disease is not null and patient is not null and gene is not null and mutated is not null
             group by all
         )
-        order by disease, gene, patient  -- categories in sorted order: the pairs' order must not vary
         """,
     ).to_arrow_table()
     for name in ("disease", "gene"):
         index = status.schema.get_field_index(name)
         status = status.set_column(index, name, status.column(name).dictionary_encode())
-    return status.to_pandas()
+    frame = status.to_pandas()
+    # categories sorted, not in row order: the order of the gene pairs (and so their floats) must not vary
+    for name in ("disease", "gene"):
+        frame[name] = frame[name].cat.reorder_categories(sorted(frame[name].cat.categories))
+    return frame
 
 
 def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
