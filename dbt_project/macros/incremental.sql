@@ -20,10 +20,13 @@
 {%- endmacro %}
 
 {# The values of `key` whose rows an incremental model replaces. An episode_event row has no person:
-   it goes with its episode (the changed persons' episodes, and links whose episode no longer exists). #}
+   it goes with its episode (the changed persons' episodes, and links whose episode no longer exists);
+   `patient` is the patient_key of outcomes.comutation_input. #}
 {% macro changed_keys(key) -%}
     {%- set links = ref('int_changed_links') -%}
-    {%- if key == 'episode_id' -%}
+    {%- if key == 'patient' -%}
+        select patient_key from {{ links }}
+    {%- elif key == 'episode_id' -%}
         select episode_id from {{ ref('episode') }} where person_id in (select person_id from {{ links }})
         union all
         select episode_id from {{ this }} where episode_id not in (select episode_id from {{ ref('episode') }})
