@@ -182,6 +182,9 @@ def omop_rows(warehouse: Path) -> int:
 
 
 def bench_one(patients: int, seed: int, reuse: bool) -> dict:
+    from harmony_pipeline.transform.project import ensure_dbt_manifest
+
+    ensure_dbt_manifest()  # before the definitions load: they are built from the manifest
     from harmony_pipeline.definitions import defs
     from harmony_pipeline.orchestration import all_sources_tags, full_refresh_job, sync_partitions
     from harmony_pipeline.runner import open_instance, progress
