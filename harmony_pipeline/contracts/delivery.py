@@ -10,6 +10,9 @@ column-wise pandas; the only Python loops run over files, mappings, columns and 
 from __future__ import annotations
 
 import csv
+import logging
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,8 @@ from harmony_pipeline.contracts.values import (
     typed_empty,
 )
 from harmony_pipeline.privacy.pseudonym import PATIENT_DOMAIN, PERSON_DOMAIN, date_shift_days, pseudonym
+
+log = logging.getLogger(__name__)
 
 REJECT_COLUMNS = [
     "source_id", "delivery_id", "file_name", "row_number", "entity", "field", "rule", "value", "reason", "record",
@@ -703,6 +708,25 @@ def read_delivery(contract: Contract, delivery_dir: Path, key: bytes, settings=N
         warnings,
         rows_read,
     )
+
+
+def read_delivery_result(contract: Contract, delivery_dir: Path, key: bytes, settings) -> tuple:
+    """read_delivery with a failure as its message: (read or None, error or None, seconds).
+
+    Ingest runs it in a reader process (ingest.load._read_ahead), so errors travel back as text, an
+    unexpected one with its traceback logged; this module imports neither the gate nor Great Expectations,
+    which keeps the process quick to start.
+    """
+    started = time.monotonic()
+    try:
+        return read_delivery(contract, delivery_dir, key, settings), None, time.monotonic() - started
+    except DeliveryError as exc:
+        return None, str(exc), time.monotonic() - started
+    except Exception as exc:  # a bad file must not stop the other deliveries; keep the cause
+        source_id, delivery_id = contract.source_id, Path(delivery_dir).name
+        log.error("delivery %s/%s failed:\n%s", source_id, delivery_id, traceback.format_exc())
+        error = f"source {source_id}: delivery {delivery_id}: unexpected {type(exc).__name__}: {exc}"
+        return None, error, time.monotonic() - started
 
 
 def _defaults(contract: Contract, entity: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from dagster import (
 from harmony_pipeline import canonical, settings
 from harmony_pipeline.ingest.load import (
     LEDGER,
-    ingest_source,
+    ingest_sources,
     ledger_violations,
     one_checkpoint,
     prepare_warehouse,
@@ -81,13 +81,12 @@ def raw_deliveries(context: AssetExecutionContext):
     if unknown:
         raise ValueError(f"no contract for source(s) {unknown} (known: {sorted(contracts)})")
     key = settings.pseudonym_key(harmony)
-    summaries = []
+    context.log.info(f"ingesting {', '.join(context.partition_keys)}")
     con = _connect()
     try:
         with one_checkpoint(con) as timing:
-            for source_id in context.partition_keys:
-                context.log.info(f"ingesting {source_id}")
-                summaries.append(ingest_source(con, contracts[source_id], harmony, key))
+            selected = [contracts[source_id] for source_id in context.partition_keys]
+            summaries = ingest_sources(con, selected, harmony, key)
     finally:
         con.close()
     metadata = ingest_metadata(context, summaries, checkpoint_seconds=timing["checkpoint"])

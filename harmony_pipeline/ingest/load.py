@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from harmony_pipeline import canonical
+from harmony_pipeline.contracts.delivery import read_delivery_result
 from harmony_pipeline.quality.frames import QUARANTINE_COLUMNS, UNASSIGNED, quarantine_table_sql
 from harmony_pipeline.quality.gate import BatchRejected, apply_gate
 from harmony_pipeline.settings import Settings
@@ -230,56 +233,126 @@ def ingest_source(
     today: date | None = None,
 ) -> IngestSummary:
     """Load every new delivery of one source; see the module docstring for the rules."""
-    from harmony_pipeline.contracts import DeliveryError, read_delivery
+    options = {"settle_seconds": settle_seconds, "retry_rejected": retry_rejected, "today": today}
+    return ingest_sources(con, [contract], settings, key, **options)[0]
 
-    source_id = contract.source_id
+
+@dataclass
+class _Queued:
+    """A new, complete delivery waiting to be read, gated and loaded; `slot` is its place in
+    summary.deliveries (outcomes stay in delivery order)."""
+
+    summary: IngestSummary
+    contract: object
+    delivery_dir: Path
+    digest: str
+    slot: int
+
+
+def ingest_sources(
+    con,
+    contracts: list,
+    settings: Settings,
+    key: bytes,
+    *,
+    settle_seconds: float = 0.0,
+    retry_rejected: bool = False,
+    today: date | None = None,
+) -> list[IngestSummary]:
+    """Load every new delivery of each source in turn (module docstring); one summary per source.
+
+    Deliveries are gated and loaded one at a time in source and delivery order, while the next one is
+    read ahead in a worker process (_read_ahead).
+    """
     prepare_warehouse(con)
-    summary = IngestSummary(source_id)
-    known = _known_hashes(con, source_id, retry_rejected)
     loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    reasons = []
-    for delivery_dir in delivery_dirs(settings, source_id):
-        delivery_id = delivery_dir.name
-        waiting = in_progress(delivery_dir, settle_seconds)
-        if waiting:
-            summary.deliveries.append(DeliveryOutcome(delivery_id, "pending", error=waiting))
-            continue
-        digest = content_hash(delivery_dir)
-        if digest in known:
-            summary.deliveries.append(DeliveryOutcome(delivery_id, "skipped", digest))
-            continue
-        known.add(digest)  # the same content twice in one run (a duplicate delivery) loads once
-        try:
-            started = time.monotonic()
-            read = read_delivery(contract, delivery_dir, key, settings)
-            gated = time.monotonic()
-            # gated in the warehouse connection (temporary tables), so the load is one INSERT per entity
-            gate = apply_gate(read, contract, settings=settings, today=today, con=con, consume=True)
-            del read  # its frames went to DuckDB entity by entity (consume); the rejects are in the gate
-            summary.seconds["read"] += gated - started
-            summary.seconds["quality"] += time.monotonic() - gated
-        except (DeliveryError, BatchRejected) as exc:
-            error = str(exc)
-        except Exception as exc:  # a bad file must not stop the other deliveries; keep the cause
-            log.exception("delivery %s/%s failed", source_id, delivery_id)
-            error = f"source {source_id}: delivery {delivery_id}: unexpected {type(exc).__name__}: {exc}"
-        else:
-            started = time.monotonic()
+    summaries, queue = [], []
+    for contract in contracts:
+        summary = IngestSummary(contract.source_id)
+        summaries.append(summary)
+        known = _known_hashes(con, contract.source_id, retry_rejected)
+        for delivery_dir in delivery_dirs(settings, contract.source_id):
+            waiting = in_progress(delivery_dir, settle_seconds)
+            if waiting:
+                summary.deliveries.append(DeliveryOutcome(delivery_dir.name, "pending", error=waiting))
+                continue
+            digest = content_hash(delivery_dir)
+            if digest in known:
+                summary.deliveries.append(DeliveryOutcome(delivery_dir.name, "skipped", digest))
+                continue
+            known.add(digest)  # the same content twice in one run (a duplicate delivery) loads once
+            queue.append(_Queued(summary, contract, delivery_dir, digest, len(summary.deliveries)))
+            summary.deliveries.append(DeliveryOutcome(delivery_dir.name, "queued", digest))
+    reasons: dict[str, list[pd.DataFrame]] = {s.source_id: [] for s in summaries}
+    for job, (read, error, read_seconds) in _read_ahead(queue, key, settings):
+        summary, source_id, delivery_id = job.summary, job.contract.source_id, job.delivery_dir.name
+        summary.seconds["read"] += read_seconds
+        if error is None:
             try:
-                summary.deliveries.append(_load(con, source_id, delivery_id, digest, gate, loaded_at))
-            finally:
-                gate.close()
-            summary.seconds["load"] += time.monotonic() - started
-            if not gate.quarantined.empty:
-                reasons.append(gate.quarantined[["entity", "rule", "reason"]])
+                started = time.monotonic()
+                # gated in the warehouse connection (temporary tables), so the load is one INSERT per entity
+                gate = apply_gate(read, job.contract, settings=settings, today=today, con=con, consume=True)
+                summary.seconds["quality"] += time.monotonic() - started
+            except BatchRejected as exc:
+                error = str(exc)
+            except Exception as exc:  # a bad file must not stop the other deliveries; keep the cause
+                log.exception("delivery %s/%s failed", source_id, delivery_id)
+                error = f"source {source_id}: delivery {delivery_id}: unexpected {type(exc).__name__}: {exc}"
+        del read  # its frames went to DuckDB entity by entity (consume); the rejects are in the gate
+        if error is not None:
+            _ledger_rows(
+                con, [(source_id, delivery_id, job.digest, None, 0, 0, 0, "rejected", error, loaded_at)]
+            )
+            summary.deliveries[job.slot] = DeliveryOutcome(delivery_id, "rejected", job.digest, error)
             continue
-        _ledger_rows(con, [(source_id, delivery_id, digest, None, 0, 0, 0, "rejected", error, loaded_at)])
-        summary.deliveries.append(DeliveryOutcome(delivery_id, "rejected", digest, error))
-    if reasons:
-        summary.quarantine_reasons = (
-            pd.concat(reasons).groupby(["entity", "rule", "reason"]).size().rename("records").reset_index()
-        ).sort_values(["records", "entity", "rule"], ascending=[False, True, True], ignore_index=True)
-    return summary
+        started = time.monotonic()
+        try:
+            summary.deliveries[job.slot] = _load(con, source_id, delivery_id, job.digest, gate, loaded_at)
+        finally:
+            gate.close()
+        summary.seconds["load"] += time.monotonic() - started
+        if not gate.quarantined.empty:
+            reasons[source_id].append(gate.quarantined[["entity", "rule", "reason"]])
+    for summary in summaries:
+        if reasons[summary.source_id]:
+            summary.quarantine_reasons = (
+                pd.concat(reasons[summary.source_id])
+                .groupby(["entity", "rule", "reason"])
+                .size()
+                .rename("records")
+                .reset_index()
+            ).sort_values(["records", "entity", "rule"], ascending=[False, True, True], ignore_index=True)
+    return summaries
+
+
+def _read_ahead(queue: list[_Queued], key: bytes, settings: Settings) -> Iterator[tuple[_Queued, tuple]]:
+    """The queued deliveries with their reads, in order; the next delivery is read in a worker process
+    while the caller gates and loads the current one.
+
+    Reading is single-threaded Python (pandas mapping) and the gate and load run in DuckDB's threads, so
+    on two cores the two overlap: at 1M patients reading was 112 s of a 199 s ingest. One delivery is
+    read ahead at most, which bounds the extra memory to one delivery's frames. Read seconds are the
+    time the caller waited for a read. A single delivery is read here (no process start-up to pay).
+    """
+    if len(queue) < 2:
+        for job in queue:
+            yield job, read_delivery_result(job.contract, job.delivery_dir, key, settings)
+        return
+    # spawn, not fork: the caller may be a threaded process (Dagster), and forking threads is unsafe
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(read_delivery_result, queue[0].contract, queue[0].delivery_dir, key, settings)]
+        for i, job in enumerate(queue):
+            if i + 1 < len(queue):  # queued behind the current read: the worker starts it when that ends
+                following = queue[i + 1]
+                futures.append(
+                    pool.submit(
+                        read_delivery_result, following.contract, following.delivery_dir, key, settings
+                    )
+                )
+            started = time.monotonic()
+            read, error, _ = futures[i].result()
+            futures[i] = None  # the frames are the caller's now: hold no second reference
+            yield job, (read, error, time.monotonic() - started)
 
 
 def ledger_violations(con, source_id: str | list[str] | None = None) -> pd.DataFrame:

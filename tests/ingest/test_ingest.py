@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
+import duckdb
 import openpyxl
 import pytest
 from small_source import HEADER, clean_line, clinical_csv
 
-from harmony_pipeline.ingest import ingest_source, ledger_violations, one_checkpoint
+from harmony_pipeline.ingest import ingest_source, ingest_sources, ledger_violations, one_checkpoint
 from harmony_pipeline.settings import get_settings
 
 KEY = b"test-key"
@@ -187,3 +189,46 @@ def test_ledger_violations_for_several_sources_at_once(contract, land, warehouse
     assert len(ledger_violations(warehouse, ["other_source", "test_aml"])) == 1
     assert ledger_violations(warehouse, ["other_source"]).empty and ledger_violations(warehouse, []).empty
     assert len(ledger_violations(warehouse, "test_aml")) == len(ledger_violations(warehouse)) == 1
+
+
+def test_read_ahead_loads_what_one_delivery_at_a_time_loads(contract, land, warehouse, tmp_path):
+    """Several sources' deliveries in one run, the next read in a worker process while the current one is
+    gated and loaded: the same raw rows, quarantine and ledger, and the same outcomes in the same order,
+    as loading each delivery in a run of its own (read in this process)."""
+    other = dataclasses.replace(contract, source_id="test_aml_b")
+    deliveries = [
+        (
+            contract,
+            "2024-01",
+            {"clinical.csv": clinical_csv(20, {3: "P0003,x,1950,2020-01-01,99,2022-01-01,alive"})},
+        ),
+        (contract, "2024-02", {"clinical.csv": ""}),  # unreadable: rejected, the others go on
+        (contract, "2024-03", {"clinical.csv": clinical_csv(25)}),
+        (other, "2024-01", {"clinical.csv": clinical_csv(12, {5: "P0005,m,1950"})}),
+    ]
+    one_at_a_time = duckdb.connect(str(tmp_path / "one_at_a_time.duckdb"))
+    expected = []
+    for source, delivery_id, files in deliveries:
+        land(delivery_id, files, source_id=source.source_id)
+        summary = ingest_source(one_at_a_time, source, get_settings(), KEY)
+        expected.append(
+            (
+                source.source_id,
+                delivery_id,
+                {d.delivery_id: d.status for d in summary.deliveries}[delivery_id],
+            )
+        )
+
+    summaries = ingest_sources(warehouse, [contract, other], get_settings(), KEY)
+
+    got = [(s.source_id, d.delivery_id, d.status) for s in summaries for d in s.deliveries]
+    assert got == expected and [status for *_, status in got] == ["loaded", "rejected", "loaded", "loaded"]
+    tables = ["raw.patient", "raw.lab_result", "raw.diagnosis", "quarantine.patient", "quarantine.lab_result",
+              "quarantine.unassigned", "ops.delivery_ledger"]  # fmt: skip
+    for table in tables:
+        query = f"SELECT * EXCLUDE (loaded_at) FROM {table} ORDER BY ALL" if "ledger" in table else (
+            f"SELECT * FROM {table} ORDER BY ALL")  # fmt: skip
+        assert warehouse.execute(query).fetchall() == one_at_a_time.execute(query).fetchall(), table
+    assert warehouse.execute("SELECT count(*) FROM raw.patient").fetchone()[0] > 0
+    assert ledger_violations(warehouse).empty
+    one_at_a_time.close()
