@@ -329,6 +329,11 @@ class Node:
     k: int | None  # smallest class before suppression
 
 
+# Up to this many possible keys per lattice node, the classes are counted with one bin per possible key
+# (a bincount over 4M bins is cheaper than hashing the keys); the classes are the same either way.
+DIRECT_BINCOUNT_SPAN = 1 << 22
+
+
 def evaluate_lattice(
     frame: pd.DataFrame,
     quasi_identifiers: list[tuple[str, str]],
@@ -384,7 +389,8 @@ def evaluate_lattice(
                 span = len(uniques)
             key = key * cardinality + level_codes
             span *= cardinality
-        key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
+        if span > DIRECT_BINCOUNT_SPAN:  # too many possible keys for one bin each: dense codes first
+            key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
         sizes = np.bincount(key, weights=counts)[key] if len(key) else np.array([])
         at_risk = int(counts[sizes < k].sum()) if len(key) else 0
         losses = [level_loss[c][lvl] for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)]
