@@ -46,14 +46,16 @@ def anonymiser_version(k: int) -> str:
     return digest.hexdigest()
 
 
-def table_fingerprints(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:
-    """Content fingerprint of every table and view of a schema."""
+def table_fingerprints(
+    con: duckdb.DuckDBPyConnection, schema: str, catalog: str | None = None
+) -> dict[str, str]:
+    """Content fingerprint of every table and view of a schema (of `catalog`, default the current one)."""
+    catalog = catalog or con.execute("SELECT current_database()").fetchone()[0]
     columns: dict[str, list] = {}
     for table, column, data_type in con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? "
-        "ORDER BY table_name, ordinal_position",
-        [schema],
+        "WHERE table_catalog = ? AND table_schema = ? ORDER BY table_name, ordinal_position",
+        [catalog, schema],
     ).fetchall():
         columns.setdefault(table, []).append([column, data_type])
     fingerprints = {}
@@ -61,7 +63,7 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str,
         rows, hash_sum, hash_xor = con.execute(
             "SELECT count(*), coalesce(sum(hash(fingerprint_row)::HUGEINT), 0)::VARCHAR, "
             "coalesce(bit_xor(hash(fingerprint_row)), 0) "
-            f"FROM {_quote(schema)}.{_quote(table)} AS fingerprint_row"
+            f"FROM {_quote(catalog)}.{_quote(schema)}.{_quote(table)} AS fingerprint_row"
         ).fetchone()
         content = json.dumps([described, rows, hash_sum, str(hash_xor)])
         fingerprints[table] = hashlib.sha256(content.encode()).hexdigest()
