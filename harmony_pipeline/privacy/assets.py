@@ -120,7 +120,7 @@ def build_release_candidate(settings: Settings) -> dict:
                 "version": version,
                 "report": marts_report[table],
             }
-        for table, fingerprint in table_fingerprints(con, RELEASE_SCHEMA).items():
+        for table, fingerprint in table_fingerprints(con, RELEASE_SCHEMA, tables=anonymised).items():
             state[table]["release"] = fingerprint
         save_state(con, state)
         con.execute("COMMIT")

@@ -47,9 +47,10 @@ def anonymiser_version(k: int) -> str:
 
 
 def table_fingerprints(
-    con: duckdb.DuckDBPyConnection, schema: str, catalog: str | None = None
+    con: duckdb.DuckDBPyConnection, schema: str, catalog: str | None = None, tables: list[str] | None = None
 ) -> dict[str, str]:
-    """Content fingerprint of every table and view of a schema (of `catalog`, default the current one)."""
+    """Content fingerprint of every table and view of a schema (of `catalog`, default the current one),
+    or of those of `tables` only."""
     catalog = catalog or con.execute("SELECT current_database()").fetchone()[0]
     columns: dict[str, list] = {}
     for table, column, data_type in con.execute(
@@ -60,6 +61,8 @@ def table_fingerprints(
         columns.setdefault(table, []).append([column, data_type])
     fingerprints = {}
     for table, described in columns.items():
+        if tables is not None and table not in tables:
+            continue
         rows, hash_sum, hash_xor = con.execute(
             "SELECT count(*), coalesce(sum(hash(fingerprint_row)::HUGEINT), 0)::VARCHAR, "
             "coalesce(bit_xor(hash(fingerprint_row)), 0) "
