@@ -61,7 +61,7 @@ def write_changed_km_plots(settings: Settings) -> tuple[list[Path], list[str]]:
     stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
     drawn = stamp.get("diseases", {}) if stamp.get("code") == code.hexdigest() else {}
     with connect_warehouse(settings, read_only=True) as con:
-        fingerprints = table_fingerprints(con, "marts")
+        fingerprints = table_fingerprints(con, "marts", tables=[f"km_{d}" for d in survival.KM_SPECS])
     diseases = [d for d in survival.KM_SPECS if f"km_{d}" in fingerprints]
     changed = [
         d
