@@ -406,10 +406,12 @@ def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
 PLOT_RESOLUTION_MONTHS = 0.25
 
 
-def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+def write_km_plots(
+    warehouse: str | Path, out_dir: str | Path | None = None, diseases: list[str] | None = None
+) -> list[Path]:
     """Kaplan-Meier plots (PNG), one per disease x classification x endpoint, drawn from the km_* marts
     (the estimates analysts get, not a second fit). Written to `out_dir` (default
-    $HARMONY_HOME/reports/km/); returns the paths."""
+    $HARMONY_HOME/reports/km/); returns the paths. `diseases`: only those (default all)."""
     import duckdb
     import matplotlib
 
@@ -431,7 +433,7 @@ def write_km_plots(warehouse: str | Path, out_dir: str | Path | None = None) -> 
             ).fetchall()
         }
         for disease, spec in KM_SPECS.items():
-            if f"km_{disease}" not in existing:
+            if f"km_{disease}" not in existing or (diseases is not None and disease not in diseases):
                 continue
             km = con.execute(f"select * from marts.km_{disease} order by all").df()
             for endpoint, _, _ in spec["endpoints"]:

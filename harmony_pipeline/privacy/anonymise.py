@@ -329,6 +329,11 @@ class Node:
     k: int | None  # smallest class before suppression
 
 
+# Up to this many possible keys per lattice node, the classes are counted with one bin per possible key
+# (a bincount over 4M bins is cheaper than hashing the keys); the classes are the same either way.
+DIRECT_BINCOUNT_SPAN = 1 << 22
+
+
 def evaluate_lattice(
     frame: pd.DataFrame,
     quasi_identifiers: list[tuple[str, str]],
@@ -384,7 +389,8 @@ def evaluate_lattice(
                 span = len(uniques)
             key = key * cardinality + level_codes
             span *= cardinality
-        key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
+        if span > DIRECT_BINCOUNT_SPAN:  # too many possible keys for one bin each: dense codes first
+            key = pd.factorize(key)[0]  # hash-based dense codes: O(rows), no sort
         sizes = np.bincount(key, weights=counts)[key] if len(key) else np.array([])
         at_risk = int(counts[sizes < k].sum()) if len(key) else 0
         losses = [level_loss[c][lvl] for (c, _), lvl in zip(quasi_identifiers, combo, strict=True)]
@@ -453,17 +459,22 @@ def noise_plan(frame: pd.DataFrame, config: MartConfig) -> dict[str, float]:
     return plan
 
 
+def perturbed(values: pd.Series, column: str, amplitude: float, person: pd.Series) -> pd.Series:
+    """One column with its noise added, clipped and rounded to the precision of the noise."""
+    values = pd.to_numeric(values, errors="coerce").astype("float64")
+    if column.startswith("age_"):
+        values = top_code_age(values)
+    noisy = (values + uniform_noise(person, column, amplitude)).clip(lower=0)
+    if column.startswith("age_"):
+        noisy = noisy.clip(upper=TOP_CODE_AGE)
+    # round to the precision of the noise so the digits beyond it carry no information
+    return noisy.round(0 if amplitude >= 1 else 1)
+
+
 def perturb(frame: pd.DataFrame, plan: Mapping[str, float], person: pd.Series) -> pd.DataFrame:
     out = frame.copy()
     for column, amplitude in plan.items():
-        values = pd.to_numeric(out[column], errors="coerce").astype("float64")
-        if column.startswith("age_"):
-            values = top_code_age(values)
-        noisy = (values + uniform_noise(person, column, amplitude)).clip(lower=0)
-        if column.startswith("age_"):
-            noisy = noisy.clip(upper=TOP_CODE_AGE)
-        # round to the precision of the noise so the digits beyond it carry no information
-        out[column] = noisy.round(0 if amplitude >= 1 else 1)
+        out[column] = perturbed(out[column], column, amplitude, person)
     return out
 
 
@@ -491,12 +502,16 @@ def release_row_ids(frame: pd.DataFrame) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _holds_dates(values: pd.Series) -> bool:
-    """Object columns of datetime.date values (pandas keeps those as object)."""
+def _holds_dates(values: pd.Series, rows: np.ndarray | None = None) -> bool:
+    """Object columns of datetime.date values (pandas keeps those as object), judged on the first
+    value present (among `rows`, a boolean mask, when given)."""
     if values.dtype != object:
         return False
-    first = values.dropna().head(1)
-    return not first.empty and isinstance(first.iloc[0], datetime.date)
+    present = values.notna().to_numpy()
+    if rows is not None:
+        present &= rows
+    first = np.flatnonzero(present)[:1]
+    return len(first) > 0 and isinstance(values.iloc[first[0]], datetime.date)
 
 
 @dataclass
@@ -518,38 +533,55 @@ def anonymise_mart(
     qis = [(c, h) for c, h in config.quasi_identifiers if c in frame.columns]
     missing = [c for c, _ in config.quasi_identifiers if c not in frame.columns]
     qi_columns = [c for c, _ in qis]
-    work = frame.reset_index(drop=True)
+    # a fresh RangeIndex without copying the rows when the frame has one already
+    work = (
+        frame.copy(deep=False)
+        if frame.index.equals(pd.RangeIndex(len(frame)))
+        else frame.reset_index(drop=True)
+    )
     work.attrs = {"disease": config.disease}
     person_column = next((c for c in ("person_hash", "person_key", "patient_key") if c in work.columns), None)
     person = work[person_column] if person_column else pd.Series(work.index.astype(str), index=work.index)
 
     before = risk_profile(work, qi_columns, k)
-    # search on one row per (person, QI values), so a person's second source row adds no protection
-    distinct_people = work.assign(_person=person.to_numpy()).drop_duplicates([*qi_columns, "_person"])
+    # search on one row per (person, QI values), so a person's second source row adds no protection;
+    # the search reads the QIs and the disease (what a subtype generalises to) only
+    context = ["disease"] if "disease" in work.columns and "disease" not in qi_columns else []
+    distinct_people = work[qi_columns + context].assign(_person=person.to_numpy())
+    distinct_people = distinct_people.drop_duplicates([*qi_columns, "_person"])
     distinct_people.attrs = work.attrs
     node, within_budget = search_generalisation(
         distinct_people, qis, k, config.suppression_budget, config.weights
     )
-    generalised = generalise(work, qis, node.levels)
-    keep = class_sizes(generalised, qi_columns, person) >= k
+    # the released values of the columns that change: generalised QIs, then perturbed columns
+    changed = {c: HIERARCHIES[h].generalise(work[c], node.levels.get(c, 0), work) for c, h in qis}
+    keep = class_sizes(pd.DataFrame(changed), qi_columns, person) >= k
     suppressed = int((~keep).sum())
     noise = noise_plan(work, config)
-    released = perturb(generalised, noise, person)
-    released[ROW_ID] = release_row_ids(work)
-    released = released[keep.to_numpy()]
-    # renumber 1..n after suppression, so gaps in the ids do not reveal which rows were removed
-    released[ROW_ID] = released[ROW_ID].rank(method="first").astype("int64")
+    for column, amplitude in noise.items():
+        changed[column] = perturbed(changed.get(column, work[column]), column, amplitude, person)
+    ids = release_row_ids(work)
+    kept = np.flatnonzero(keep.to_numpy())
+    # released rows in row-id order; ids are renumbered 1..n after suppression, so gaps in the ids do
+    # not reveal which rows were removed
+    order = kept[np.argsort(ids[kept], kind="stable")]
 
-    dropped = [c for c in released.columns if c in LINEAGE_KEYS]
+    dropped = [c for c in work.columns if c in LINEAGE_KEYS]
     if not config.keep_dates:
+        # judged on the released rows (the first of them holding a value), in their original order
         dropped += [
             c
-            for c in released.columns
-            if pd.api.types.is_datetime64_any_dtype(released[c]) or _holds_dates(released[c])
+            for c in work.columns
+            if pd.api.types.is_datetime64_any_dtype(work[c]) or _holds_dates(work[c], keep.to_numpy())
         ]
-    released = released.drop(columns=dropped)
-    released = released[[ROW_ID] + [c for c in released.columns if c != ROW_ID]]
-    released = released.sort_values(ROW_ID, kind="stable").reset_index(drop=True)
+    columns = [c for c in work.columns if c not in dropped and c != ROW_ID]
+    released = work.iloc[order, [work.columns.get_loc(c) for c in columns if c not in changed]]
+    released.index = pd.RangeIndex(len(released))
+    for column in columns:
+        if column in changed:
+            released[column] = changed[column].array.take(order)
+    released.insert(0, ROW_ID, np.arange(1, len(order) + 1, dtype=np.int64))
+    released = released[[ROW_ID, *columns]]
     after = risk_profile(released, qi_columns, k)
 
     report = {

@@ -1,12 +1,13 @@
 """Dagster asset `privacy/release_candidate` and its blocking privacy checks.
 
-The asset reads every table of warehouse schema `marts`, anonymises it (record-level marts:
-generalisation, suppression, perturbation, lineage removal; aggregates: small-cell suppression and
-Kaplan-Meier truncation), replaces schema `release` with the results (same table names, one
-transaction) and writes the anonymisation report. The checks re-query `release` independently
+The asset anonymises every table of warehouse schema `marts` (record-level marts: generalisation,
+suppression, perturbation, lineage removal; aggregates: small-cell suppression and Kaplan-Meier
+truncation) into schema `release` (same table names, one transaction) and writes the anonymisation
+report. A mart unchanged since its released table was built keeps that table (release_state.py). The checks re-query `release` independently
 and are blocking: a failed check stops the run before publish, so the previous release stays.
 """
 
+import json
 from collections.abc import Sequence
 
 from dagster import (
@@ -30,6 +31,12 @@ from harmony_pipeline.privacy.gates import (
     small_cell_gate,
     tables_in,
 )
+from harmony_pipeline.privacy.release_state import (
+    anonymiser_version,
+    load_state,
+    save_state,
+    table_fingerprints,
+)
 from harmony_pipeline.privacy.report import build_report, report_path, write_report
 from harmony_pipeline.privacy.small_cells import protect_aggregate
 from harmony_pipeline.settings import Settings, get_settings
@@ -41,26 +48,81 @@ RELEASE_SCHEMA = "release"
 POOL = "harmony_warehouse"
 
 
+def _anonymise(table: str, frame, k: int) -> tuple:
+    if is_record_level(list(frame.columns)):
+        result = anonymise_mart(table, frame, k=k)
+        return result.frame, result.report
+    return protect_aggregate(table, frame, k)
+
+
+def _release_objects(con) -> dict[str, str]:
+    """Every table and view in schema release: name -> 'table' or 'view'."""
+    rows = con.execute(
+        "SELECT table_name, 'table' FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? UNION ALL SELECT view_name, 'view' FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = ?",
+        [RELEASE_SCHEMA, RELEASE_SCHEMA],
+    ).fetchall()
+    return dict(rows)
+
+
 def build_release_candidate(settings: Settings) -> dict:
-    """Anonymise marts.* into release.*, evaluate the gates, write the report; returns the report."""
+    """Anonymise marts.* into release.*, evaluate the gates, write the report; returns the report.
+
+    A mart whose fingerprint, and the anonymiser, are those its released table was built from keeps
+    that table (anonymisation is deterministic, so re-running it would give the same rows); every
+    other mart is read and anonymised. All of release.* and its state change in one transaction.
+    The gates always check every released table.
+    """
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     k = settings.min_cell
+    version = anonymiser_version(k)
     marts_report: dict[str, dict] = {}
+    reused, anonymised = [], []
     with connect_warehouse(settings) as con:
+        marts = tables_in(con, MARTS_SCHEMA)
+        mart_fingerprints = table_fingerprints(con, MARTS_SCHEMA)
+        released_fingerprints = table_fingerprints(con, RELEASE_SCHEMA)
+        previous = load_state(con)
+        state: dict[str, dict] = {}
         con.execute("BEGIN")
-        con.execute(f"DROP SCHEMA IF EXISTS {RELEASE_SCHEMA} CASCADE")
-        con.execute(f"CREATE SCHEMA {RELEASE_SCHEMA}")
-        for table in tables_in(con, MARTS_SCHEMA):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RELEASE_SCHEMA}")
+        existing = _release_objects(con)
+        for name, kind in existing.items():
+            if kind == "view" or name not in marts:
+                con.execute(f"DROP {kind.upper()} {RELEASE_SCHEMA}.{quote_ident(name)}")
+        for table in marts:
+            recorded = previous.get(table)
+            if (
+                recorded is not None
+                and table in mart_fingerprints
+                and recorded["mart"] == mart_fingerprints[table]
+                and recorded["version"] == version
+                and existing.get(table) == "table"
+                and recorded["release"] == released_fingerprints.get(table)
+            ):
+                state[table] = recorded
+                marts_report[table] = recorded["report"]
+                reused.append(table)
+                continue
             frame = con.execute(f"SELECT * FROM {MARTS_SCHEMA}.{quote_ident(table)}").fetchdf()
-            if is_record_level(list(frame.columns)):
-                result = anonymise_mart(table, frame, k=k)
-                released, table_report = result.frame, result.report
-            else:
-                released, table_report = protect_aggregate(table, frame, k)
+            released, table_report = _anonymise(table, frame, k)
             con.register("released_frame", released)
-            con.execute(f"CREATE TABLE {RELEASE_SCHEMA}.{quote_ident(table)} AS SELECT * FROM released_frame")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {RELEASE_SCHEMA}.{quote_ident(table)} AS SELECT * FROM released_frame"
+            )
             con.unregister("released_frame")
-            marts_report[table] = table_report
+            # as stored in the state, so a reused report is identical to a fresh one
+            marts_report[table] = json.loads(json.dumps(table_report, default=str))
+            anonymised.append(table)
+            state[table] = {
+                "mart": mart_fingerprints.get(table),
+                "version": version,
+                "report": marts_report[table],
+            }
+        for table, fingerprint in table_fingerprints(con, RELEASE_SCHEMA, tables=anonymised).items():
+            state[table]["release"] = fingerprint
+        save_state(con, state)
         con.execute("COMMIT")
         gates = evaluate_gates(con, RELEASE_SCHEMA, k)
     report = build_report(
@@ -74,6 +136,8 @@ def build_release_candidate(settings: Settings) -> dict:
             "km_min_at_risk": k,
         },
     )
+    # outside the digested body: how the release was reached does not change what it is
+    report["build"] = {"anonymised": anonymised, "reused": reused}
     write_report(report, report_path(settings))
     return report
 
@@ -122,6 +186,8 @@ def build_privacy_assets(mart_asset_keys: Sequence[AssetKey]) -> tuple[list, lis
                 "record_level_tables": len(record_level),
                 "min_k": min((m["k"] for m in record_level.values() if m["k"] is not None), default=None),
                 "suppressed_records": sum(m["suppressed_records"] for m in record_level.values()),
+                "anonymised_tables": MetadataValue.json(report["build"]["anonymised"]),
+                "reused_tables": MetadataValue.json(report["build"]["reused"]),
                 "report": MetadataValue.path(str(report_path(settings))),
             }
         )

@@ -6,11 +6,14 @@ Reads the warehouse only, writes files under $HARMONY_HOME/reports/.
 
 import base64
 import hashlib
+import json
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from harmony_pipeline.settings import get_settings
+from harmony_pipeline.privacy.release_state import table_fingerprints
+from harmony_pipeline.settings import Settings, get_settings
 from harmony_pipeline.transform.assets import dbt_environment, mart_asset_keys
 from harmony_pipeline.transform.project import MANIFEST, dbt_resource
 from harmony_pipeline.warehouse import connect_warehouse
@@ -40,6 +43,48 @@ def generate_dbt_docs(docs_dir: Path) -> bool:
     dbt_resource().cli(["docs", "generate"], target_path=docs_dir, manifest=MANIFEST).wait()
     stamp.write_text(manifest_hash)
     return True
+
+
+KM_PLOTS_STAMP = "plots.json"
+
+
+def write_changed_km_plots(settings: Settings) -> tuple[list[Path], list[str]]:
+    """The Kaplan-Meier plots of every km_* mart, redrawn only for the marts whose content (or the
+    plotting code) changed since their plots were drawn: a plot follows from its km table alone.
+    Returns every plot (in drawing order) and the diseases redrawn."""
+    from harmony_pipeline import survival
+
+    out_dir = settings.reports / "km"
+    stamp_path = out_dir / KM_PLOTS_STAMP
+    code = hashlib.sha256(Path(survival.__file__).read_bytes())
+    code.update(package_version("matplotlib").encode())
+    stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    drawn = stamp.get("diseases", {}) if stamp.get("code") == code.hexdigest() else {}
+    with connect_warehouse(settings, read_only=True) as con:
+        fingerprints = table_fingerprints(con, "marts", tables=[f"km_{d}" for d in survival.KM_SPECS])
+    diseases = [d for d in survival.KM_SPECS if f"km_{d}" in fingerprints]
+    changed = [
+        d
+        for d in diseases
+        if drawn.get(d, {}).get("fingerprint") != fingerprints[f"km_{d}"]
+        or not all((out_dir / name).exists() for name in drawn[d]["plots"])
+    ]
+    # plots of a redrawn or vanished curve set go, so none outlives its curves
+    for disease, entry in stamp.get("diseases", {}).items():
+        if disease in changed or disease not in diseases:
+            for name in entry.get("plots", []):
+                (out_dir / name).unlink(missing_ok=True)
+    fresh = survival.write_km_plots(settings.warehouse, out_dir, changed) if changed else []
+    plots: dict[str, list[str]] = {d: drawn[d]["plots"] for d in diseases if d not in changed}
+    for disease in changed:
+        plots[disease] = [p.name for p in fresh if p.name.startswith(f"km_{disease}_")]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = {
+        "code": code.hexdigest(),
+        "diseases": {d: {"fingerprint": fingerprints[f"km_{d}"], "plots": plots[d]} for d in diseases},
+    }
+    stamp_path.write_text(json.dumps(stamp, indent=1) + "\n")
+    return [out_dir / name for d in diseases for name in plots[d]], changed
 
 
 @asset(
@@ -89,11 +134,9 @@ def omop_quality(context: AssetExecutionContext) -> MaterializeResult:
     "classification (PNG files under reports/km/, shown inline).",
 )
 def marts_overview(context: AssetExecutionContext) -> MaterializeResult:
-    from harmony_pipeline.survival import write_km_plots
-
     settings = get_settings()
-    plots = write_km_plots(settings.warehouse, settings.reports / "km")
-    metadata = {}
+    plots, redrawn = write_changed_km_plots(settings)
+    metadata = {"km_plots_redrawn": MetadataValue.json(redrawn)}
     with connect_warehouse(settings, read_only=True) as con:
         tables = [
             r[0]
@@ -110,7 +153,7 @@ def marts_overview(context: AssetExecutionContext) -> MaterializeResult:
                 )
     metadata["km_plots"] = MetadataValue.md("\n\n".join(image_markdown(p) for p in plots) or "none")
     metadata["km_plot_dir"] = MetadataValue.path(str(settings.reports / "km"))
-    context.log.info(f"{len(plots)} Kaplan-Meier plots written")
+    context.log.info(f"{len(plots)} Kaplan-Meier plots, redrawn for {redrawn or 'no disease'}")
     return MaterializeResult(metadata=metadata)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import duckdb
@@ -11,7 +12,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, MaterializeResult, asset, materialize
 
 from harmony_pipeline.privacy.anonymise import DEFAULT_QUASI_IDENTIFIERS
-from harmony_pipeline.privacy.assets import RELEASE_CANDIDATE_KEY, build_privacy_assets
+from harmony_pipeline.privacy.assets import (
+    RELEASE_CANDIDATE_KEY,
+    build_privacy_assets,
+    build_release_candidate,
+)
 from harmony_pipeline.privacy.gates import (
     forbidden_columns,
     identifier_gate,
@@ -193,3 +198,70 @@ def test_published_labels_are_not_mistaken_for_identifiers(tmp_path):
         "first_name", "surname", "initials", "birth_date", "postcode", "mrn", "person_hash",
         "hospital_number", "email", "patient_key",
     ]  # fmt: skip
+
+
+def _release_tables() -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(get_settings().warehouse), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'release' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {n: con.execute(f"SELECT * FROM release.{n} ORDER BY ALL").fetchdf() for n in names}
+
+
+def _assert_same_release(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert sorted(got) == sorted(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, obj=name)
+
+
+def test_an_incremental_release_re_anonymises_only_changed_marts_and_equals_a_full_one(harmony_home):
+    settings = get_settings()
+    tables = hand_made_marts()
+    write_marts(tables)
+    first = build_release_candidate(settings)
+    assert first["build"] == {"anonymised": ["comut_aml", "km_aml", "mart_aml"], "reused": []}
+
+    again = build_release_candidate(settings)  # nothing changed: nothing is read into pandas
+    assert again["build"] == {"anonymised": [], "reused": ["comut_aml", "km_aml", "mart_aml"]}
+    assert again["candidate_id"] == first["candidate_id"] and again["marts"] == first["marts"]
+
+    # a new delivery changes the patient-level mart only
+    tables["mart_aml"] = pd.concat([tables["mart_aml"], hand_made_marts(200, seed=5)["mart_aml"]])
+    write_marts({"mart_aml": tables["mart_aml"]})
+    incremental = build_release_candidate(settings)
+    assert incremental["build"] == {"anonymised": ["mart_aml"], "reused": ["comut_aml", "km_aml"]}
+    assert incremental["candidate_id"] != first["candidate_id"]
+    # the gates still checked every released table, the unchanged ones included
+    assert set(incremental["gates"]["k_anonymity"]["details"]) == {"mart_aml"}
+    assert set(incremental["gates"]["small_cells"]["details"]) == {"km_aml", "comut_aml"}
+    released = _release_tables()
+
+    # the same marts released from scratch give the same tables and the same report
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("DROP SCHEMA release CASCADE; DROP TABLE ops.release_state")
+    scratch = build_release_candidate(settings)
+    assert scratch["build"]["reused"] == []
+    assert scratch["candidate_id"] == incremental["candidate_id"]
+    assert scratch["marts"] == incremental["marts"] and scratch["gates"] == incremental["gates"]
+    _assert_same_release(_release_tables(), released)
+
+
+def test_a_released_table_changed_since_its_release_or_another_k_is_anonymised_again(harmony_home):
+    settings = get_settings()
+    write_marts(hand_made_marts())
+    build_release_candidate(settings)
+    released = _release_tables()
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("UPDATE release.comut_aml SET n_both = 3")  # edited behind the pipeline's back
+        con.execute("CREATE VIEW release.stray AS SELECT 1 AS n_patients")
+        con.execute("DROP TABLE marts.km_aml")
+    rebuilt = build_release_candidate(settings)
+    assert rebuilt["build"] == {"anonymised": ["comut_aml"], "reused": ["mart_aml"]}
+    released.pop("km_aml")  # its mart is gone, so is its released table, and the stray view
+    _assert_same_release(_release_tables(), released)
+
+    stricter = build_release_candidate(dataclasses.replace(settings, min_cell=12))
+    assert stricter["build"] == {"anonymised": ["comut_aml", "mart_aml"], "reused": []}

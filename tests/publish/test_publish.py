@@ -173,3 +173,42 @@ def test_published_release_asset_materialises_with_metadata(settings):
     row = _release_row(settings.published)
     assert [d["delivery_id"] for d in json.loads(row.deliveries)] == ["d1", "d2"]
     assert os.path.samefile(metadata["pinned_path"].value, release_path(settings, release_id))
+
+
+def _published_tables(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names if n != "release"}
+
+
+def test_a_new_release_copies_unchanged_tables_from_the_previous_one_and_equals_a_full_one(settings):
+    build_release_schema(settings, generation=1)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "CREATE TABLE release.km_aml AS SELECT range AS time, 50 - range AS n_at_risk FROM range(20)"
+        )
+    first = publish_release(settings, [])
+    assert first.carried == []
+
+    # the next delivery changes mart_mm only; km_aml left the release
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("UPDATE release.mart_mm SET generation = 2 WHERE person_id < 10")
+        con.execute("DROP TABLE release.km_aml")
+    second = publish_release(settings, [{"source_id": "mm_network"}])
+    assert second.carried == ["mart_aml"]
+    assert second.row_counts == {"mart_aml": 40, "mart_mm": 30}
+    assert _release_row(second.path).release_id == second.release_id
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        expected = {
+            t: con.execute(f"SELECT * FROM release.{t} ORDER BY ALL").fetchall()
+            for t in ("mart_aml", "mart_mm")
+        }
+    assert _published_tables(second.path) == expected
+    # the previous release is untouched
+    assert set(_published_tables(first.path)) == {"km_aml", "mart_aml", "mart_mm"}
+
+    # a release built without a previous file has the same tables
+    for retained in list_releases(settings):
+        release_path(settings, retained).unlink()
+    scratch = publish_release(settings, [{"source_id": "mm_network"}])
+    assert scratch.carried == [] and _published_tables(scratch.path) == expected
