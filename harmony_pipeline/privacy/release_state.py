@@ -47,11 +47,10 @@ def anonymiser_version(k: int) -> str:
 
 
 def table_fingerprints(
-    con: duckdb.DuckDBPyConnection, schema: str, catalog: str | None = None, tables: list[str] | None = None
+    con: duckdb.DuckDBPyConnection, schema: str, tables: list[str] | None = None
 ) -> dict[str, str]:
-    """Content fingerprint of every table and view of a schema (of `catalog`, default the current one),
-    or of those of `tables` only."""
-    catalog = catalog or con.execute("SELECT current_database()").fetchone()[0]
+    """Content fingerprint of every table and view of a schema, or of those of `tables` only."""
+    catalog = con.execute("SELECT current_database()").fetchone()[0]
     columns: dict[str, list] = {}
     for table, column, data_type in con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "

@@ -46,7 +46,6 @@ def published_release(context: AssetExecutionContext) -> MaterializeResult:
             "row_counts": MetadataValue.json(info.row_counts),
             "total_rows": sum(info.row_counts.values()),
             "removed_by_retention": MetadataValue.json(info.removed),
-            "carried_tables": MetadataValue.json(info.carried),
         }
     )
 

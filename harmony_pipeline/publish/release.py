@@ -11,10 +11,6 @@ Atomicity: a release is built in a hidden temporary file next to its final place
 on POSIX, so a reader opening `marts.duckdb` gets either the previous file or the new one, never a
 half-written one; readers that already hold the old file open keep reading it (its inode lives on).
 Nothing ever writes a published file after its rename, so read-only readers never meet a lock.
-
-Incremental: a new release file starts as a copy of the newest retained one, keeps the tables whose
-content is unchanged and rewrites only the others (a copy of the file is far cheaper than writing
-every table again). The tables of the file are the same either way.
 """
 
 from __future__ import annotations
@@ -34,7 +30,6 @@ from pathlib import Path
 import duckdb
 
 from harmony_pipeline import __version__
-from harmony_pipeline.privacy.release_state import table_fingerprints
 from harmony_pipeline.privacy.report import git_commit
 from harmony_pipeline.settings import Settings
 
@@ -43,7 +38,6 @@ RELEASE_TABLE = "release"  # the metadata table inside every published file
 DEFAULT_KEEP = 5
 KEEP_ENV = "HARMONY_RELEASES_KEEP"
 REPORT_NAME = "anonymisation_report.json"
-MAX_FREE_SHARE = 0.25  # free blocks of a previous release file beyond which it is not built on
 # e.g. 20260101T120000.123Z-1a2b3c4d: UTC time to the millisecond (sortable), then a content digest.
 RELEASE_ID_PATTERN = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$")
 
@@ -63,7 +57,6 @@ class ReleaseInfo:
     deliveries: list[dict]
     anonymisation_report: Path
     removed: list[str] = field(default_factory=list)  # release ids dropped by retention
-    carried: list[str] = field(default_factory=list)  # tables copied unchanged from the previous release
 
 
 def releases_dir(settings: Settings) -> Path:
@@ -185,9 +178,7 @@ def publish_release(
         now = datetime.now(UTC)
         staging = folder / f".staging-{os.getpid()}-{now.strftime('%Y%m%dT%H%M%S%f')}.duckdb"
         try:
-            retained = list_releases(settings)
-            previous = release_path(settings, retained[-1]) if retained else None
-            row_counts, carried = _build_release_file(staging, warehouse, previous)
+            row_counts = _build_release_file(staging, warehouse)
             digest = hashlib.sha256(
                 json.dumps([row_counts, deliveries_json, version, report_sha], sort_keys=True).encode()
             ).hexdigest()
@@ -229,36 +220,11 @@ def publish_release(
         deliveries=json.loads(deliveries_json),
         anonymisation_report=report_copy,
         removed=removed,
-        carried=carried,
     )
 
 
-def _reusable(con: duckdb.DuckDBPyConnection) -> bool:
-    """A previous release file is built on only while its free space stays small: dropped tables
-    leave free blocks that new tables reuse, and beyond this share a fresh file is smaller."""
-    free, total = con.execute(
-        "SELECT free_blocks, total_blocks FROM pragma_database_size() WHERE database_name = current_database()"
-    ).fetchone()
-    return total > 0 and free / total <= MAX_FREE_SHARE
-
-
-def _build_release_file(
-    staging: Path, warehouse: Path, previous: Path | None = None
-) -> tuple[dict[str, int], list[str]]:
-    """Write every release table into the staging file; returns row counts and the carried-over tables.
-
-    With a previous release file, the staging file starts as a copy of it and every table whose
-    content fingerprint (names, types, rows) equals its release table's is kept as it is, so an
-    incremental run writes only the tables that changed. Everything else of the copy is dropped.
-    """
-    if previous is not None and previous.is_file():
-        shutil.copyfile(previous, staging)
-        with duckdb.connect(str(staging)) as con:
-            reusable = _reusable(con)
-        if not reusable:
-            staging.unlink()
+def _build_release_file(staging: Path, warehouse: Path) -> dict[str, int]:
     row_counts: dict[str, int] = {}
-    carried: list[str] = []
     with duckdb.connect(str(staging)) as con:
         con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
         tables = _release_tables(con)
@@ -268,25 +234,13 @@ def _build_release_file(
             )
         if RELEASE_TABLE in tables:
             raise PublishError(f"schema {RELEASE_SCHEMA!r} may not hold a table named {RELEASE_TABLE!r}")
-        published = table_fingerprints(con, "main")
-        if published:
-            released = table_fingerprints(con, RELEASE_SCHEMA, catalog="wh")
-            carried = [t for t in tables if t in published and published[t] == released.get(t)]
-            for name, kind in con.execute(
-                "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
-                "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
-                "WHERE database_name = current_database() AND NOT internal"
-            ).fetchall():
-                if name not in carried:
-                    con.execute(f"DROP {kind} main.{_quote(name)}")
         for table in tables:
-            if table not in carried:
-                con.execute(
-                    f"CREATE TABLE main.{_quote(table)} AS SELECT * FROM wh.{RELEASE_SCHEMA}.{_quote(table)}"
-                )
+            con.execute(
+                f"CREATE TABLE main.{_quote(table)} AS SELECT * FROM wh.{RELEASE_SCHEMA}.{_quote(table)}"
+            )
             row_counts[table] = con.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()[0]
         con.execute("DETACH wh")
-    return row_counts, carried
+    return row_counts
 
 
 def _write_release_table(
