@@ -33,12 +33,12 @@
         cast({{ threshold }} as double) as threshold_pct
 {%- endmacro %}
 
-{# One scan per table: required, plausible values, start-before-end, after-birth, before-death and
-   source-value completeness. #}
-{% macro dq_table_scan(table, fields) -%}
+{# The per-row field checks of one table: (check_name, field, violated expr, denominator expr, threshold)
+   over `t` and, when has_person, the person's birth date `b` and death date `d`: required, plausible
+   values, start-before-end, after-birth and before-death. #}
+{% macro dq_field_checks(fields, has_person) -%}
     {%- set checks = [] -%}
     {%- set names = fields | map(attribute='field_name') | list -%}
-    {%- set has_person = 'person_id' in names and table != 'person' -%}
     {%- for f in fields -%}
         {%- set col = 't.' ~ adapter.quote(f['field_name']) -%}
         {%- if f['is_required'] -%}
@@ -60,6 +60,18 @@
         {%- if f['plausible_before_death'] and has_person -%}
             {%- do checks.append(('plausibleBeforeDeath', f['field_name'], 'count(*) filter (where cast(' ~ col ~ ' as date) > d.death_date + 60)', 'count(*) filter (where d.death_date is not null and ' ~ col ~ ' is not null)', f['plausible_before_death_threshold'])) -%}
         {%- endif -%}
+    {%- endfor -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{# One scan per table: the field checks and source-value completeness; with distinct_only, only
+   source-value completeness (the table's other checks are person partials). #}
+{% macro dq_table_scan(table, fields, distinct_only=false) -%}
+    {%- set names = fields | map(attribute='field_name') | list -%}
+    {%- set has_person = 'person_id' in names and table != 'person' and not distinct_only -%}
+    {%- set checks = [] if distinct_only else dq_field_checks(fields, has_person) -%}
+    {%- for f in fields -%}
+        {%- set col = 't.' ~ adapter.quote(f['field_name']) -%}
         {%- if f['source_value_completeness'] and f['standard_concept_field'] in names -%}
             {%- set std_col = 't.' ~ adapter.quote(f['standard_concept_field']) -%}
             {%- do checks.append(('sourceValueCompleteness', f['field_name'], 'count(distinct ' ~ col ~ ') filter (where ' ~ std_col ~ ' = 0)', 'count(distinct ' ~ col ~ ')', f['source_value_completeness_threshold'])) -%}
@@ -89,8 +101,9 @@
     {%- endif %}
 {%- endmacro %}
 
-{# Key checks: one small query per primary key, foreign key, fkDomain and standard-concept field. #}
-{% macro dq_key_checks(f) -%}
+{# Key checks: one small query per primary key, foreign key, fkDomain and standard-concept field
+   (only the primary key when the others come from the table's person partials). #}
+{% macro dq_key_checks(f, primary_key_only=false) -%}
     {%- set table = f['table_name'] -%}
     {%- set col = adapter.quote(f['field_name']) -%}
     {%- set parts = [] -%}
@@ -99,13 +112,13 @@
             '(select coalesce(sum(n), 0) from (select count(*) as n from ' ~ ref(table) ~ ' group by ' ~ col ~ ' having count(*) > 1))',
             '(select count(*) from ' ~ ref(table) ~ ')', f['is_primary_key_threshold'])) -%}
     {%- endif -%}
-    {%- if f['is_foreign_key'] and f['fk_table'] -%}
+    {%- if f['is_foreign_key'] and f['fk_table'] and not primary_key_only -%}
         {%- set fk = ref(f['fk_table']) -%}
         {%- do parts.append(dq_check_row('isForeignKey', table, f['field_name'],
             '(select count(*) from ' ~ ref(table) ~ ' as t where t.' ~ col ~ ' is not null and not exists (select 1 from ' ~ fk ~ ' as r where r.' ~ adapter.quote(f['fk_field']) ~ ' = t.' ~ col ~ '))',
             '(select count(*) from ' ~ ref(table) ~ ')', f['is_foreign_key_threshold'])) -%}
     {%- endif -%}
-    {%- if f['is_foreign_key'] and f['fk_domain'] -%}
+    {%- if f['is_foreign_key'] and f['fk_domain'] and not primary_key_only -%}
         {#- CDM etlConventions of episode_object_concept_id: a 'Disease Episode' has a Condition object
             (DQD's fkDomain lists only the Procedure/Regimen of treatment episodes). -#}
         {%- set exception = '' -%}
@@ -116,7 +129,7 @@
             '(select count(*) from ' ~ ref(table) ~ ' as t join ' ~ ref('concept') ~ ' as c on c.concept_id = t.' ~ col ~ ' where c.concept_id <> 0 and c.domain_id not in (' ~ dq_quoted_list(f['fk_domain']) ~ ')' ~ exception ~ ')',
             '(select count(*) from ' ~ ref(table) ~ ')', f['fk_domain_threshold'])) -%}
     {%- endif -%}
-    {%- if f['is_standard_valid_concept'] -%}
+    {%- if f['is_standard_valid_concept'] and not primary_key_only -%}
         {%- do parts.append(dq_check_row('isStandardValidConcept', table, f['field_name'],
             '(select count(*) from ' ~ ref(table) ~ ' as t join ' ~ ref('concept') ~ ' as c on c.concept_id = t.' ~ col ~ ' where c.concept_id <> 0 and (coalesce(c.standard_concept, case when c.concept_id > 2000000000 then \'local\' end) <> \'S\' or c.invalid_reason is not null))',
             '(select count(*) from ' ~ ref(table) ~ ')', f['is_standard_valid_concept_threshold'])) -%}
@@ -129,4 +142,154 @@
     {%- set items = [] -%}
     {%- for item in csv_text.split(',') -%}{%- do items.append("'" ~ item.strip() ~ "'") -%}{%- endfor -%}
     {{ items | join(', ') }}
+{%- endmacro %}
+
+{#
+  Person partials (incremental builds). For the person-grain OMOP tables (incremental by person_id,
+  DQ_PERSON_TABLES) every row-level check is a sum over persons, so ops.dq_partial_<table> keeps one
+  row per person with each check's violated and denominator counts (a<i>), rebuilt for the
+  changed persons only, and dq_results sums them. Exactly the counts of the whole-table scan: the
+  checks are the same expressions, per person. Foreign keys, fkDomain and isStandardValidConcept test
+  each row against another table: rows of a person only ever reference that person's rows (visits,
+  conditions: joined on person_id) or the vocabulary, so an unchanged person's verdicts cannot change.
+  Not per person, kept global in dq_results: isPrimaryKey (a key may repeat across persons) and
+  sourceValueCompleteness (distinct values).
+#}
+{% macro dq_person_tables() -%}
+    {{ return(['condition_era', 'condition_occurrence', 'death', 'drug_era', 'drug_exposure', 'episode',
+               'measurement', 'observation', 'observation_period', 'person', 'procedure_occurrence',
+               'visit_occurrence']) }}
+{%- endmacro %}
+
+{# The row-level checks of one table: (check_name, field, violated expr, denominator expr, threshold)
+   over `t` joined with the person's birth `b` and death `d` (as dq_table_scan), plus the key checks
+   over one left join per key field (dq_person_joins): `c<i>` the concept of field i (concept_id is
+   unique in omop.concept), `r<i>` the distinct keys of the referenced table. #}
+{% macro dq_person_checks(table, fields, tables) -%}
+    {%- set checks = dq_field_checks(fields, table != 'person') -%}
+    {%- for f in fields -%}
+        {%- set col = 't.' ~ adapter.quote(f['field_name']) -%}
+        {%- set c = 'c' ~ loop.index -%}
+        {%- if f['is_foreign_key'] and f['fk_table'] -%}
+            {%- set missing = c ~ '.concept_id is null' if f['fk_table'] == 'concept' else 'r' ~ loop.index ~ '.key is null' -%}
+            {%- do checks.append(('isForeignKey', f['field_name'], 'count(*) filter (where ' ~ col ~ ' is not null and ' ~ missing ~ ')', 'count(*)', f['is_foreign_key_threshold'])) -%}
+        {%- endif -%}
+        {%- if f['is_foreign_key'] and f['fk_domain'] -%}
+            {%- set exception = '' -%}
+            {%- if table == 'episode' and f['field_name'] == 'episode_object_concept_id' -%}
+                {%- set exception = " and not (" ~ c ~ ".domain_id = 'Condition' and t.episode_concept_id in (select concept_id from " ~ ref('concept') ~ " where concept_class_id = 'Disease Episode'))" -%}
+            {%- endif -%}
+            {%- do checks.append(('fkDomain', f['field_name'], 'count(*) filter (where ' ~ c ~ '.concept_id <> 0 and ' ~ c ~ '.domain_id not in (' ~ dq_quoted_list(f['fk_domain']) ~ ')' ~ exception ~ ')', 'count(*)', f['fk_domain_threshold'])) -%}
+        {%- endif -%}
+        {%- if f['is_standard_valid_concept'] -%}
+            {%- do checks.append(('isStandardValidConcept', f['field_name'], 'count(*) filter (where ' ~ c ~ '.concept_id <> 0 and ' ~ c ~ '.not_standard)', 'count(*)', f['is_standard_valid_concept_threshold'])) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if table == 'person' -%}
+        {#- measurePersonCompleteness: the person has no record in the table (one per person row) -#}
+        {%- for s in tables if s['measure_person_completeness'] -%}
+            {%- do checks.append(('measurePersonCompleteness', none, 'count(*) filter (where not exists (select 1 from ' ~ ref(s['table_name']) ~ ' as x where x.person_id = t.person_id and ' ~ changed('x.person_id') ~ '))', 'count(*)', s['measure_person_completeness_threshold'], s['table_name'])) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if table == 'observation_period' -%}
+        {#- measureObservationPeriodOverlap: whether the person has overlapping or back-to-back periods -#}
+        {%- do checks.append(('measureObservationPeriodOverlap', none, 'count(distinct t.person_id) filter (where exists (select 1 from ' ~ ref('observation_period') ~ ' as o where o.person_id = t.person_id and o.observation_period_id <> t.observation_period_id and o.observation_period_start_date between t.observation_period_start_date and t.observation_period_end_date + 1 and ' ~ changed('o.person_id') ~ '))', 'count(distinct t.person_id)', 0)) -%}
+    {%- endif -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{# The left joins the key checks of dq_person_checks read. #}
+{% macro dq_person_joins(fields) -%}
+    {%- for f in fields -%}
+        {%- set col = 't.' ~ adapter.quote(f['field_name']) -%}
+        {%- if f['is_foreign_key'] and (f['fk_domain'] or f['fk_table'] == 'concept') or f['is_standard_valid_concept'] %}
+    left join concept_flags as c{{ loop.index }} on c{{ loop.index }}.concept_id = {{ col }}
+        {%- endif -%}
+        {%- if f['is_foreign_key'] and f['fk_table'] and f['fk_table'] != 'concept' %}
+    left join (select distinct {{ adapter.quote(f['fk_field']) }} as key from {{ ref(f['fk_table']) }}) as r{{ loop.index }}
+        on r{{ loop.index }}.key = {{ col }}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{# The distinct count expressions of the checks, in order: the partial keeps each once (a1, a2, ...), as
+   many checks share a denominator (count(*), count(field)); fewer aggregates per person. #}
+{% macro dq_distinct_counts(checks) -%}
+    {%- set counts = [] -%}
+    {%- for c in checks -%}
+        {%- for e in [c[2], c[3]] if e not in counts -%}{%- do counts.append(e) -%}{%- endfor -%}
+    {%- endfor -%}
+    {{ return(counts) }}
+{%- endmacro %}
+
+{# The body of ops.dq_partial_<table>: one row per changed person of the table, a<i> per count. #}
+{% macro dq_person_partial(table) -%}
+    {%- set fields = dq_spec_rows(ref('cdm_field_spec'), "not dqd_excluded and table_name = '" ~ table ~ "' order by ordinal") -%}
+    {%- set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') -%}
+    {%- set checks = dq_person_checks(table, fields, tables) -%}
+    with birth as (
+        {{ dq_birth_dates(changed('person_id')) }}
+    ),
+
+    death as (
+        select person_id, min(death_date) as death_date
+        from {{ ref('death') }}
+        where {{ changed('person_id') }}
+        group by person_id
+    ),
+
+    concept_flags as (
+        select
+            concept_id,
+            domain_id,
+            coalesce(standard_concept, case when concept_id > 2000000000 then 'local' end) <> 'S'
+                or invalid_reason is not null as not_standard
+        from {{ ref('concept') }}
+    )
+
+    select
+        t.person_id,
+        {%- for e in dq_distinct_counts(checks) %}
+        {{ e }} as a{{ loop.index }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref(table) }} as t
+    {%- if table != 'person' %}
+    left join birth as b on b.person_id = t.person_id
+    left join death as d on d.person_id = t.person_id
+    {%- endif %}
+    {{- dq_person_joins(fields) }}
+    where {{ changed('t.person_id') }}
+    group by t.person_id
+{%- endmacro %}
+
+{# dq_results rows of one person-grain table: its partial's sums. #}
+{% macro dq_person_rows(table, fields, tables) -%}
+    {%- set checks = dq_person_checks(table, fields, tables) -%}
+    {%- set counts = dq_distinct_counts(checks) -%}
+    select * from (
+        with sums as (
+            select
+                {%- for e in counts %}
+                coalesce(sum(a{{ loop.index }}), 0) as a{{ loop.index }}{{ "," if not loop.last }}
+                {%- endfor %}
+            from {{ ref('dq_partial_' ~ table) }}
+        )
+        {%- for c in checks %}
+        {{ dq_check_row(c[0], c[5] if c | length > 5 else table, c[1], 'a' ~ (counts.index(c[2]) + 1), 'a' ~ (counts.index(c[3]) + 1), c[4]) }} from sums
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
+    ) as partial_{{ table }}
+{%- endmacro %}
+
+{# One birth date per person even if person itself is broken (a duplicated person must not double rows). #}
+{% macro dq_birth_dates(where='true') -%}
+    select
+        person_id,
+        min(coalesce(
+            cast(birth_datetime as date),
+            make_date(year_of_birth, coalesce(month_of_birth, 1), coalesce(day_of_birth, 1))
+        )) as birth_date
+    from {{ ref('person') }}
+    where {{ where }}
+    group by person_id
 {%- endmacro %}

@@ -45,17 +45,13 @@
 -- depends_on: {{ ref('vocabulary') }}
 {% set fields = dq_spec_rows(ref('cdm_field_spec'), 'not dqd_excluded order by table_name, ordinal') %}
 {% set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') %}
+{#- the person-grain tables' row checks come from their per-person partials (ops.dq_partial_<table>),
+    so an incremental build recounts only the changed persons (macros/omop/dq_checks.sql) -#}
+{% set person_tables = dq_person_tables() %}
 
 -- one birth date per person even if person itself is broken (a duplicated person must not double rows)
 with dq_birth as (
-    select
-        person_id,
-        min(coalesce(
-            cast(birth_datetime as date),
-            make_date(year_of_birth, coalesce(month_of_birth, 1), coalesce(day_of_birth, 1))
-        )) as birth_date
-    from {{ ref('person') }}
-    group by person_id
+    {{ dq_birth_dates() }}
 ),
 
 dq_death as (
@@ -103,44 +99,20 @@ cdm_field as (
     where f.cdm_datatype = 'integer'
 ),
 
--- measurePersonCompleteness: persons without a record in the table.
-person_completeness as (
-    {%- set completeness = tables | selectattr('measure_person_completeness') | list %}
-    {%- for t in completeness %}
-    {{ dq_check_row('measurePersonCompleteness', t['table_name'], none,
-        '(select count(*) from ' ~ ref('person') ~ ' as p where not exists (select 1 from ' ~ ref(t['table_name']) ~ ' as x where x.person_id = p.person_id))',
-        '(select count(*) from ' ~ ref('person') ~ ')', t['measure_person_completeness_threshold']) }}
+-- Row-level checks of the person-grain tables (and measurePersonCompleteness,
+-- measureObservationPeriodOverlap): sums of the per-person partials.
+person_checks as (
+    {%- for table in person_tables %}
+    {{ dq_person_rows(table, fields | selectattr('table_name', 'equalto', table) | list, tables) }}
     {{ "union all" if not loop.last }}
     {%- endfor %}
-    {%- if completeness | length == 0 %}
-    {{ dq_check_row('measurePersonCompleteness', 'person', none, 0, 0, 0) }} where false
-    {%- endif %}
-),
-
--- measureObservationPeriodOverlap (DQD table check, fatal): persons with overlapping or back-to-back
--- observation periods.
-period_overlap as (
-    select
-        'measureObservationPeriodOverlap' as check_name, 'observation_period' as table_name,
-        cast(null as varchar) as field_name, cast(null as integer) as concept_id,
-        (
-            select count(distinct a.person_id)
-            from {{ ref('observation_period') }} as a
-            inner join {{ ref('observation_period') }} as b
-                on a.person_id = b.person_id
-                and a.observation_period_id <> b.observation_period_id
-                and b.observation_period_start_date between a.observation_period_start_date
-                    and a.observation_period_end_date + 1
-        ) as violated_rows,
-        (select count(distinct person_id) from {{ ref('observation_period') }}) as denominator_rows,
-        cast(0 as double) as threshold_pct
 ),
 
 -- Field-level data checks, one scan per table.
 field_scans as (
     {%- set by_table = fields | groupby('table_name') %}
     {%- for table, table_fields in by_table %}
-    {{ dq_table_scan(table, table_fields) }}
+    {{ dq_table_scan(table, table_fields, table in person_tables) }}
     {{ "union all" if not loop.last }}
     {%- endfor %}
     {%- if by_table | length == 0 %}
@@ -150,7 +122,7 @@ field_scans as (
 
 key_checks as (
     {%- set parts = [] %}
-    {%- for f in fields %}{%- do parts.extend(dq_key_checks(f)) %}{%- endfor %}
+    {%- for f in fields %}{%- do parts.extend(dq_key_checks(f, f['table_name'] in person_tables)) %}{%- endfor %}
     {%- for p in parts %}
     {{ p }}
     {{ "union all" if not loop.last }}
@@ -158,6 +130,23 @@ key_checks as (
     {%- if parts | length == 0 %}
     {{ dq_check_row('none', 'person', none, 0, 0, 0) }} where false
     {%- endif %}
+),
+
+-- The measurements of each checked concept: by measurement_concept_id, and a local concept (> 2e9) also
+-- by measurement_source_concept_id (once per row). Two equi-joins: an OR join is a nested loop.
+checked_concepts as (
+    select distinct concept_id from {{ ref('dqd_concept_checks') }}
+),
+
+concept_measurements as (
+    select c.concept_id as check_concept_id, m.*
+    from checked_concepts as c
+    inner join {{ ref('measurement') }} as m on m.measurement_concept_id = c.concept_id
+    union all
+    select c.concept_id, m.*
+    from checked_concepts as c
+    inner join {{ ref('measurement') }} as m on m.measurement_source_concept_id = c.concept_id
+    where c.concept_id > 2000000000 and m.measurement_concept_id is distinct from c.concept_id
 ),
 
 -- Concept-level checks for our measurement concepts: plausibleValueLow/High (in the canonical unit)
@@ -178,8 +167,7 @@ concept_checks as (
             and not list_contains(string_split(c.plausible_unit_concept_ids, ','), cast(coalesce(m.unit_concept_id, -1) as varchar))
         ) as n_bad_unit
     from {{ ref('dqd_concept_checks') }} as c
-    left join {{ ref('measurement') }} as m
-        on m.measurement_concept_id = c.concept_id or (c.concept_id > 2000000000 and m.measurement_source_concept_id = c.concept_id)
+    left join concept_measurements as m on m.check_concept_id = c.concept_id
     group by c.concept_id, c.threshold_pct
 ),
 
@@ -198,8 +186,7 @@ concept_level as (
 all_checks as (
     select * from cdm_table
     union all select * from cdm_field
-    union all select * from person_completeness
-    union all select * from period_overlap
+    union all select * from person_checks
     union all select * from field_scans
     union all select * from key_checks
     union all select * from concept_level

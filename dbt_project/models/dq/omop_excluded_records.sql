@@ -1,4 +1,5 @@
-{{ config(schema='ops', materialized='table') }}
+-- Per person (reason, source, entity, person_key): an incremental build replaces the changed persons' rows.
+{{ config(schema='ops', materialized='incremental', unique_key='person_key') }}
 -- Canonical records that the OMOP instance cannot hold, with the reason, per source and entity, so
 -- nothing disappears unseen:
 -- * persons without a year of birth (see int_omop_person: the CDM convention drops them), with all
@@ -8,7 +9,7 @@
 with excluded_persons as (
     select person_key, source_ids
     from {{ ref('int_person') }}
-    where person_key not in (select person_key from {{ ref('int_omop_person') }})
+    where year_of_birth is null and {{ changed('person_key') }}  -- not in int_omop_person
 ),
 
 records as (
@@ -24,6 +25,10 @@ records as (
     union all select person_key, source_id, 'follow_up' from {{ ref('stg_follow_up') }}
 ),
 
+records_of_changed as (
+    select * from records where {{ changed('person_key') }}
+),
+
 person_rows as (
     select
         e.person_key,
@@ -32,7 +37,7 @@ person_rows as (
              else 'year of birth unknown' end as reason,
         r.entity
     from excluded_persons as e
-    inner join records as r on r.person_key = e.person_key
+    inner join records_of_changed as r on r.person_key = e.person_key
 ),
 
 undated_rows as (
@@ -41,13 +46,13 @@ undated_rows as (
                 else m.fact_kind end as entity
     from {{ ref('int_measurement') }} as m
     inner join {{ ref('int_omop_person') }} as p on p.person_key = m.person_key
-    where m.measurement_date is null
+    where m.measurement_date is null and {{ changed('m.person_key') }}
     union all
     select o.person_key, o.source_id, 'no date and no baseline date',
            case o.fact_kind when 'donor_type' then 'transplant' else 'cytogenetics' end
     from {{ ref('int_observation') }} as o
     inner join {{ ref('int_omop_person') }} as p on p.person_key = o.person_key
-    where o.observation_date is null
+    where o.observation_date is null and {{ changed('o.person_key') }}
 )
 
 select reason, source_id, entity, person_key, count(*) as records

@@ -1,0 +1,27 @@
+-- Per-person data-quality counts of omop.person (macros/omop/dq_checks.sql, dq_person_partial).
+{{ config(schema='ops', materialized='incremental', unique_key='person_id') }}
+-- the tables its checks read (the check list is read from the spec seeds at run time):
+-- depends_on: {{ ref('care_site') }}
+-- depends_on: {{ ref('concept') }}
+-- depends_on: {{ ref('condition_era') }}
+-- depends_on: {{ ref('condition_occurrence') }}
+-- depends_on: {{ ref('death') }}
+-- depends_on: {{ ref('device_exposure') }}
+-- depends_on: {{ ref('dose_era') }}
+-- depends_on: {{ ref('drug_era') }}
+-- depends_on: {{ ref('drug_exposure') }}
+-- depends_on: {{ ref('location') }}
+-- depends_on: {{ ref('measurement') }}
+-- depends_on: {{ ref('note') }}
+-- depends_on: {{ ref('observation') }}
+-- depends_on: {{ ref('observation_period') }}
+-- depends_on: {{ ref('payer_plan_period') }}
+-- depends_on: {{ ref('person') }}
+-- depends_on: {{ ref('procedure_occurrence') }}
+-- depends_on: {{ ref('provider') }}
+-- depends_on: {{ ref('specimen') }}
+-- depends_on: {{ ref('visit_detail') }}
+-- depends_on: {{ ref('visit_occurrence') }}
+-- depends_on: {{ ref('cdm_field_spec') }}
+-- depends_on: {{ ref('cdm_table_spec') }}
+{{ dq_person_partial('person') }}
