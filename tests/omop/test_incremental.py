@@ -25,7 +25,9 @@ from harmony_pipeline.warehouse import connect_warehouse
 
 pytestmark = pytest.mark.slow
 SOURCE = "mds_registry_fr"  # a registry: many of its patients are also delivered by other sources
-COMPARED_SCHEMAS = ("omop", "outcomes", "marts")
+# ops: the data-quality tables (dq_results and its per-person partials, mapping_coverage,
+# omop_excluded_records) besides the id registries and fingerprints
+COMPARED_SCHEMAS = ("omop", "outcomes", "marts", "ops")
 BUILD = ("build", "--exclude", "resource_type:unit_test", "--threads", "2")
 TAMPERED = "tampered"
 
@@ -87,7 +89,8 @@ def one(path: Path, sql: str, *params):
 def history(tmp_path_factory):
     """Build without SOURCE's last delivery; land it and build incrementally; build again with nothing new;
     then a full refresh. Before the incremental build one OMOP person of SOURCE's delivery and one
-    untouched person get a tampered value: a rebuilt row loses it, a row left alone keeps it."""
+    untouched person get a tampered value: a rebuilt row loses it, a row left alone keeps it. The value is
+    person_source_value, which no data-quality check reads: ops.dq_results must see only the builds."""
     root = tmp_path_factory.mktemp("incremental")
     saved = dict(os.environ)
     home = root / "home"
@@ -123,10 +126,10 @@ def history(tmp_path_factory):
                 f"{omop_person} AND person_key NOT IN ({of_source})", [SOURCE]
             ).fetchone()[0]
             original = dict(con.execute(
-                "SELECT person_id, gender_source_value FROM omop.person WHERE person_id IN (?, ?)", [touched, untouched]
+                "SELECT person_id, person_source_value FROM omop.person WHERE person_id IN (?, ?)", [touched, untouched]
             ).fetchall())  # fmt: skip
             con.execute(
-                "UPDATE omop.person SET gender_source_value = ? WHERE person_id IN (?, ?)",
+                "UPDATE omop.person SET person_source_value = ? WHERE person_id IN (?, ?)",
                 [TAMPERED, touched, untouched],
             )
         build(warehouse, root)
@@ -135,7 +138,7 @@ def history(tmp_path_factory):
         # put the untouched person's value back, so that the comparisons below see only the builds
         with duckdb.connect(str(warehouse)) as con:
             con.execute(
-                "UPDATE omop.person SET gender_source_value = ? WHERE person_id = ?",
+                "UPDATE omop.person SET person_source_value = ? WHERE person_id = ?",
                 [original[untouched], untouched],
             )
         repaired = keep(warehouse, "repaired")
@@ -175,7 +178,7 @@ def test_only_the_persons_of_the_new_delivery_are_rebuilt(history):
     assert len(rebuilt) < all_persons / 2
     assert history["touched"] in rebuilt_ids and history["untouched"] not in rebuilt_ids
     # the delivered person's row was rebuilt (the tampered value is gone), the other one was left alone
-    sql = "SELECT gender_source_value FROM omop.person WHERE person_id = ?"
+    sql = "SELECT person_source_value FROM omop.person WHERE person_id = ?"
     touched, untouched = history["touched"], history["untouched"]
     assert one(history["incremental"], sql, touched) == (history["original"][touched],)
     assert one(history["incremental"], sql, untouched) == (TAMPERED,)

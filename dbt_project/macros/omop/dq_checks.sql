@@ -146,8 +146,8 @@
 
 {#
   Person partials (incremental builds). For the person-grain OMOP tables (incremental by person_id,
-  DQ_PERSON_TABLES) every row-level check is a sum over persons, so ops.dq_partial_<table> keeps one
-  row per person with each check's violated and denominator counts (a<i>), rebuilt for the
+  DQ_PERSON_TABLES) every row-level check is a sum over persons, so ops.dq_person_partials keeps one
+  row per table and person with each check's violated and denominator counts (a<i>), rebuilt for the
   changed persons only, and dq_results sums them. Exactly the counts of the whole-table scan: the
   checks are the same expressions, per person. Foreign keys, fkDomain and isStandardValidConcept test
   each row against another table: rows of a person only ever reference that person's rows (visits,
@@ -222,11 +222,12 @@
     {{ return(counts) }}
 {%- endmacro %}
 
-{# The body of ops.dq_partial_<table>: one row per changed person of the table, a<i> per count. #}
-{% macro dq_person_partial(table) -%}
-    {%- set fields = dq_spec_rows(ref('cdm_field_spec'), "not dqd_excluded and table_name = '" ~ table ~ "' order by ordinal") -%}
+{# The body of ops.dq_person_partials: per person-grain table (table_name) one row per changed person,
+   a<i> per count of that table (dq_distinct_counts; tables have different counts, so a UNION ALL BY
+   NAME leaves a table's unused a<i> NULL). One model: one delete and insert per build, not twelve. #}
+{% macro dq_person_partials() -%}
+    {%- set all_fields = dq_spec_rows(ref('cdm_field_spec'), 'not dqd_excluded order by table_name, ordinal') -%}
     {%- set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') -%}
-    {%- set checks = dq_person_checks(table, fields, tables) -%}
     with birth as (
         {{ dq_birth_dates(changed('person_id')) }}
     ),
@@ -247,9 +248,12 @@
         from {{ ref('concept') }}
     )
 
+    {% for table in dq_person_tables() %}
+    {%- set fields = all_fields | selectattr('table_name', 'equalto', table) | list -%}
     select
+        '{{ table }}' as table_name,
         t.person_id,
-        {%- for e in dq_distinct_counts(checks) %}
+        {%- for e in dq_distinct_counts(dq_person_checks(table, fields, tables)) %}
         {{ e }} as a{{ loop.index }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref(table) }} as t
@@ -260,9 +264,11 @@
     {{- dq_person_joins(fields) }}
     where {{ changed('t.person_id') }}
     group by t.person_id
+    {{ "union all by name" if not loop.last }}
+    {% endfor %}
 {%- endmacro %}
 
-{# dq_results rows of one person-grain table: its partial's sums. #}
+{# dq_results rows of one person-grain table: the sums of its partials (`partial_sums`, by table_name). #}
 {% macro dq_person_rows(table, fields, tables) -%}
     {%- set checks = dq_person_checks(table, fields, tables) -%}
     {%- set counts = dq_distinct_counts(checks) -%}
@@ -270,15 +276,26 @@
         with sums as (
             select
                 {%- for e in counts %}
-                coalesce(sum(a{{ loop.index }}), 0) as a{{ loop.index }}{{ "," if not loop.last }}
+                coalesce(s.a{{ loop.index }}, 0) as a{{ loop.index }}{{ "," if not loop.last }}
                 {%- endfor %}
-            from {{ ref('dq_partial_' ~ table) }}
+            -- a table without rows has no partials: its counts are 0
+            from (select '{{ table }}' as table_name) as wanted
+            left join partial_sums as s on s.table_name = wanted.table_name
         )
         {%- for c in checks %}
         {{ dq_check_row(c[0], c[5] if c | length > 5 else table, c[1], 'a' ~ (counts.index(c[2]) + 1), 'a' ~ (counts.index(c[3]) + 1), c[4]) }} from sums
         {{ "union all" if not loop.last }}
         {%- endfor %}
     ) as partial_{{ table }}
+{%- endmacro %}
+
+{# The largest number of counts of one table (the a<i> columns of ops.dq_person_partials). #}
+{% macro dq_person_count_columns(fields, tables) -%}
+    {%- set widths = [0] -%}
+    {%- for table in dq_person_tables() -%}
+        {%- do widths.append(dq_distinct_counts(dq_person_checks(table, fields | selectattr('table_name', 'equalto', table) | list, tables)) | length) -%}
+    {%- endfor -%}
+    {{ return(widths | max) }}
 {%- endmacro %}
 
 {# One birth date per person even if person itself is broken (a duplicated person must not double rows). #}

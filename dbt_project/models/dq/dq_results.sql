@@ -45,7 +45,7 @@
 -- depends_on: {{ ref('vocabulary') }}
 {% set fields = dq_spec_rows(ref('cdm_field_spec'), 'not dqd_excluded order by table_name, ordinal') %}
 {% set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') %}
-{#- the person-grain tables' row checks come from their per-person partials (ops.dq_partial_<table>),
+{#- the person-grain tables' row checks come from their per-person partials (ops.dq_person_partials),
     so an incremental build recounts only the changed persons (macros/omop/dq_checks.sql) -#}
 {% set person_tables = dq_person_tables() %}
 
@@ -101,6 +101,16 @@ cdm_field as (
 
 -- Row-level checks of the person-grain tables (and measurePersonCompleteness,
 -- measureObservationPeriodOverlap): sums of the per-person partials.
+partial_sums as (
+    select
+        table_name,
+        {%- for i in range(dq_person_count_columns(fields, tables)) %}
+        sum(a{{ i + 1 }}) as a{{ i + 1 }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('dq_person_partials') }}
+    group by table_name
+),
+
 person_checks as (
     {%- for table in person_tables %}
     {{ dq_person_rows(table, fields | selectattr('table_name', 'equalto', table) | list, tables) }}

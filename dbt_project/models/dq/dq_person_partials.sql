@@ -1,4 +1,5 @@
--- Per-person data-quality counts of omop.person (macros/omop/dq_checks.sql, dq_person_partial).
+-- Per-person data-quality counts of the person-grain OMOP tables, one row per table and person
+-- (macros/omop/dq_checks.sql, dq_person_partials); dq_results sums them.
 {{ config(schema='ops', materialized='incremental', unique_key='person_id') }}
 -- the tables its checks read (the check list is read from the spec seeds at run time):
 -- depends_on: {{ ref('care_site') }}
@@ -10,6 +11,7 @@
 -- depends_on: {{ ref('dose_era') }}
 -- depends_on: {{ ref('drug_era') }}
 -- depends_on: {{ ref('drug_exposure') }}
+-- depends_on: {{ ref('episode') }}
 -- depends_on: {{ ref('location') }}
 -- depends_on: {{ ref('measurement') }}
 -- depends_on: {{ ref('note') }}
@@ -24,4 +26,4 @@
 -- depends_on: {{ ref('visit_occurrence') }}
 -- depends_on: {{ ref('cdm_field_spec') }}
 -- depends_on: {{ ref('cdm_table_spec') }}
-{{ dq_person_partial('person') }}
+{{ dq_person_partials() }}
