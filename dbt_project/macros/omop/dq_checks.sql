@@ -212,19 +212,27 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{# The distinct count expressions of the checks, in order: the partial keeps each once (a1, a2, ...), as
-   many checks share a denominator (count(*), count(field)); fewer aggregates per person. #}
-{% macro dq_distinct_counts(checks) -%}
+{# A check's violated count is `count(*) filter (where <condition>)` (or, for the observation period
+   overlap, `count(distinct t.person_id) filter (where <condition>)`): its condition. #}
+{% macro dq_violation_condition(expr) -%}
+    {{ return(expr[expr.index('(where ') + 7:-1]) }}
+{%- endmacro %}
+
+{# The denominator counts of one table's checks, each once (count(distinct t.person_id) is counted from
+   the partial rows in dq_results). #}
+{% macro dq_denominators(checks) -%}
     {%- set counts = [] -%}
-    {%- for c in checks -%}
-        {%- for e in [c[2], c[3]] if e not in counts -%}{%- do counts.append(e) -%}{%- endfor -%}
+    {%- for c in checks if c[3] not in counts and c[3] != 'count(distinct t.person_id)' -%}
+        {%- do counts.append(c[3]) -%}
     {%- endfor -%}
     {{ return(counts) }}
 {%- endmacro %}
 
-{# The body of ops.dq_person_partials: per person-grain table (table_name) one row per changed person,
-   a<i> per count of that table (dq_distinct_counts; tables have different counts, so a UNION ALL BY
-   NAME leaves a table's unused a<i> NULL). One model: one delete and insert per build, not twelve. #}
+{# The body of ops.dq_person_partials: per person-grain table (table_name), changed person (person_id)
+   and violation pattern (violations: bit i set when the row fails check i), the rows (n_rows) and
+   each distinct denominator count (d<j>). Most rows fail nothing, so a person has one or two rows,
+   and the violated counts are sums of n_rows over a bit: a few aggregates per person instead of one
+   per check. Tables have different denominators: UNION ALL BY NAME leaves unused d<j> NULL. #}
 {% macro dq_person_partials() -%}
     {%- set all_fields = dq_spec_rows(ref('cdm_field_spec'), 'not dqd_excluded order by table_name, ordinal') -%}
     {%- set tables = dq_spec_rows(ref('cdm_table_spec'), 'not dqd_excluded order by table_name') -%}
@@ -250,11 +258,19 @@
 
     {% for table in dq_person_tables() %}
     {%- set fields = all_fields | selectattr('table_name', 'equalto', table) | list -%}
+    {%- set checks = dq_person_checks(table, fields, tables) -%}
+    {%- if checks | length > 62 -%}
+        {{ exceptions.raise_compiler_error('dq_person_partials: more than 62 checks on ' ~ table) }}
+    {%- endif %}
     select
         '{{ table }}' as table_name,
         t.person_id,
-        {%- for e in dq_distinct_counts(dq_person_checks(table, fields, tables)) %}
-        {{ e }} as a{{ loop.index }}{{ "," if not loop.last }}
+        {%- for c in checks %}
+        {{ "(" if loop.first else "+" }} case when {{ dq_violation_condition(c[2]) }} then {{ 2 ** (loop.index - 1) }} else 0 end
+        {%- endfor %}) as violations,
+        count(*) as n_rows,
+        {%- for e in dq_denominators(checks) %}
+        {{ e }} as d{{ loop.index }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref(table) }} as t
     {%- if table != 'person' %}
@@ -263,39 +279,39 @@
     {%- endif %}
     {{- dq_person_joins(fields) }}
     where {{ changed('t.person_id') }}
-    group by t.person_id
+    group by t.person_id, violations
     {{ "union all by name" if not loop.last }}
     {% endfor %}
 {%- endmacro %}
 
-{# dq_results rows of one person-grain table: the sums of its partials (`partial_sums`, by table_name). #}
+{# dq_results rows of one person-grain table, from its partials. #}
 {% macro dq_person_rows(table, fields, tables) -%}
     {%- set checks = dq_person_checks(table, fields, tables) -%}
-    {%- set counts = dq_distinct_counts(checks) -%}
+    {%- set denominators = dq_denominators(checks) -%}
     select * from (
         with sums as (
             select
-                {%- for e in counts %}
-                coalesce(s.a{{ loop.index }}, 0) as a{{ loop.index }}{{ "," if not loop.last }}
+                {%- for c in checks %}
+                {%- set bit = 2 ** (loop.index - 1) %}
+                {%- if c[2].startswith('count(distinct t.person_id)') %}
+                count(distinct person_id) filter (where violations & {{ bit }} <> 0) as v{{ loop.index }},
+                {%- else %}
+                coalesce(sum(n_rows) filter (where violations & {{ bit }} <> 0), 0) as v{{ loop.index }},
+                {%- endif %}
                 {%- endfor %}
-            -- a table without rows has no partials: its counts are 0
-            from (select '{{ table }}' as table_name) as wanted
-            left join partial_sums as s on s.table_name = wanted.table_name
+                {%- for e in denominators %}
+                coalesce(sum(d{{ loop.index }}), 0) as d{{ loop.index }},
+                {%- endfor %}
+                count(distinct person_id) as persons
+            from {{ ref('dq_person_partials') }}
+            where table_name = '{{ table }}'
         )
         {%- for c in checks %}
-        {{ dq_check_row(c[0], c[5] if c | length > 5 else table, c[1], 'a' ~ (counts.index(c[2]) + 1), 'a' ~ (counts.index(c[3]) + 1), c[4]) }} from sums
+        {%- set n = 'persons' if c[3] == 'count(distinct t.person_id)' else 'd' ~ (denominators.index(c[3]) + 1) %}
+        {{ dq_check_row(c[0], c[5] if c | length > 5 else table, c[1], 'v' ~ loop.index, n, c[4]) }} from sums
         {{ "union all" if not loop.last }}
         {%- endfor %}
     ) as partial_{{ table }}
-{%- endmacro %}
-
-{# The largest number of counts of one table (the a<i> columns of ops.dq_person_partials). #}
-{% macro dq_person_count_columns(fields, tables) -%}
-    {%- set widths = [0] -%}
-    {%- for table in dq_person_tables() -%}
-        {%- do widths.append(dq_distinct_counts(dq_person_checks(table, fields | selectattr('table_name', 'equalto', table) | list, tables)) | length) -%}
-    {%- endfor -%}
-    {{ return(widths | max) }}
 {%- endmacro %}
 
 {# One birth date per person even if person itself is broken (a duplicated person must not double rows). #}

@@ -1,5 +1,5 @@
--- Per-person data-quality counts of the person-grain OMOP tables, one row per table and person
--- (macros/omop/dq_checks.sql, dq_person_partials); dq_results sums them.
+-- Per-person data-quality counts of the person-grain OMOP tables, one row per table, person and
+-- violation pattern (macros/omop/dq_checks.sql, dq_person_partials); dq_results sums them.
 {{ config(schema='ops', materialized='incremental', unique_key='person_id') }}
 -- the tables its checks read (the check list is read from the spec seeds at run time):
 -- depends_on: {{ ref('care_site') }}

@@ -101,16 +101,6 @@ cdm_field as (
 
 -- Row-level checks of the person-grain tables (and measurePersonCompleteness,
 -- measureObservationPeriodOverlap): sums of the per-person partials.
-partial_sums as (
-    select
-        table_name,
-        {%- for i in range(dq_person_count_columns(fields, tables)) %}
-        sum(a{{ i + 1 }}) as a{{ i + 1 }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from {{ ref('dq_person_partials') }}
-    group by table_name
-),
-
 person_checks as (
     {%- for table in person_tables %}
     {{ dq_person_rows(table, fields | selectattr('table_name', 'equalto', table) | list, tables) }}
