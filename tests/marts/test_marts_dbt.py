@@ -222,7 +222,18 @@ def warehouse(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("marts")
     path = work / "warehouse.duckdb"
     cohort().write(path)
-    result = run_dbt(path, work, "build", "--select", "staging", "outcomes", "marts")
+    # unit tests run in test_dbt_unit_tests.py (as in the pipeline, builds exclude them)
+    result = run_dbt(
+        path,
+        work,
+        "build",
+        "--select",
+        "staging",
+        "outcomes",
+        "marts",
+        "--exclude",
+        "resource_type:unit_test",
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     return path
 

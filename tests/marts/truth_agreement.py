@@ -60,7 +60,18 @@ def build_cohort(
     finally:
         con.close()
     assert not not_loaded, f"deliveries not loaded: {not_loaded}"
-    result = run_dbt(settings.warehouse, work, "build", "--select", "staging", "outcomes", "marts")
+    # unit tests run in test_dbt_unit_tests.py (as in the pipeline, builds exclude them)
+    result = run_dbt(
+        settings.warehouse,
+        work,
+        "build",
+        "--select",
+        "staging",
+        "outcomes",
+        "marts",
+        "--exclude",
+        "resource_type:unit_test",
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     truth = pd.read_csv(home / "truth" / "risk_groups.csv", dtype=str)
     if sources is not None:
