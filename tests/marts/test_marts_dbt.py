@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_dbt_runner import run_dbt
+from marts_dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline import canonical
 
@@ -222,18 +222,7 @@ def warehouse(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("marts")
     path = work / "warehouse.duckdb"
     cohort().write(path)
-    # unit tests run in test_dbt_unit_tests.py (as in the pipeline, builds exclude them)
-    result = run_dbt(
-        path,
-        work,
-        "build",
-        "--select",
-        "staging",
-        "outcomes",
-        "marts",
-        "--exclude",
-        "resource_type:unit_test",
-    )
+    result = run_dbt(path, work, *BUILD_MARTS)
     assert result.returncode == 0, result.stdout[-4000:]
     return path
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from marts_dbt_runner import run_dbt
+from marts_dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline.privacy.pseudonym import patient_key
 
@@ -60,18 +60,7 @@ def build_cohort(
     finally:
         con.close()
     assert not not_loaded, f"deliveries not loaded: {not_loaded}"
-    # unit tests run in test_dbt_unit_tests.py (as in the pipeline, builds exclude them)
-    result = run_dbt(
-        settings.warehouse,
-        work,
-        "build",
-        "--select",
-        "staging",
-        "outcomes",
-        "marts",
-        "--exclude",
-        "resource_type:unit_test",
-    )
+    result = run_dbt(settings.warehouse, work, *BUILD_MARTS)
     assert result.returncode == 0, result.stdout[-4000:]
     truth = pd.read_csv(home / "truth" / "risk_groups.csv", dtype=str)
     if sources is not None:
