@@ -170,6 +170,26 @@ def index_records(mart, columns: tuple[str, ...]) -> pd.DataFrame:
     return mart.filter("is_index_record").project(projection).order(projection).df()
 
 
+def changed_diseases(changed, is_incremental: bool, diseases: list[str] | None = None) -> list[str] | None:
+    """The diseases (of `diseases`) an aggregate model computes in this build: all of them when it is built
+    from scratch, else only those with a changed patient (`changed`: the int_changed_diseases relation,
+    a handful of rows). The rows of the others are kept as they are (macros/marts_incremental.sql).
+    `diseases` None: every disease (None when built from scratch)."""
+    if not is_incremental:
+        return diseases
+    names = sorted(row[0] for row in changed.fetchall())
+    return names if diseases is None else [d for d in diseases if d in names]
+
+
+def per_disease(changed, is_incremental: bool, disease: str, mart, columns: tuple[str, ...], compute):
+    """An aggregate model of one disease: `compute` on the index records of `mart` (only `columns`) when
+    the disease has a changed patient or the model is built from scratch; otherwise `compute` on an empty
+    mart (no rows, the right columns), without reading the mart, and the build keeps the previous rows."""
+    if changed_diseases(changed, is_incremental, [disease]):
+        return compute(index_records(mart, columns))
+    return compute(pd.DataFrame(columns=[*columns, "is_index_record"]))
+
+
 def one_record_per_person(mart: pd.DataFrame) -> pd.DataFrame:
     """The mart's index records (outcomes.patient_disease.is_index_record): a person reported by two
     sources is counted once in survival statistics."""
@@ -358,17 +378,25 @@ def comutation(mutations: pd.DataFrame) -> pd.DataFrame:
     rows = []
     data = mutations.dropna(subset=["disease", "patient", "gene", "mutated"])
     for disease, part in sorted(data.groupby("disease", observed=True), key=lambda item: str(item[0])):
-        status = part.groupby(["patient", "gene"], observed=True)["mutated"].max().unstack("gene")
-        tested = status.notna().to_numpy(dtype=np.int64)
-        mutated = status.eq(True).to_numpy(dtype=np.int64)
-        genes = list(status.columns)
-        # pair counts by matrix products: patients x genes -> genes x genes
-        both_tested = tested.T @ tested
-        both_mutated = mutated.T @ mutated
-        a_mut_tested = mutated.T @ tested  # [i, j]: i mutated and j tested
+        # patients x genes: tested (a row) and mutated (a row says mutated), set straight from the codes
+        # (no pivot); genes in sorted order (categories of comutation_status are sorted)
+        patient = pd.factorize(part["patient"])[0]
+        gene, genes = pd.factorize(part["gene"], sort=True)
+        genes = [str(g) for g in genes]
+        tested = np.zeros((patient.max() + 1, len(genes)))
+        mutated = np.zeros_like(tested)
+        tested[patient, gene] = 1.0
+        hit = part["mutated"].to_numpy(dtype=bool)
+        mutated[patient[hit], gene[hit]] = 1.0
+        # pair counts by matrix products: patients x genes -> genes x genes (floating point, so BLAS does
+        # them: exact, as every sum is an integer far below 2**53)
+        both_tested = (tested.T @ tested).astype(np.int64)
+        both_mutated = (mutated.T @ mutated).astype(np.int64)
+        a_mut_tested = (mutated.T @ tested).astype(np.int64)  # [i, j]: i mutated and j tested
+        n_mutated = np.diag(both_mutated)
         disease_rows = []
         for i, j in itertools.combinations(range(len(genes)), 2):
-            if mutated[:, i].sum() == 0 or mutated[:, j].sum() == 0 or both_tested[i, j] == 0:
+            if n_mutated[i] == 0 or n_mutated[j] == 0 or both_tested[i, j] == 0:
                 continue
             n11 = int(both_mutated[i, j])
             n10 = int(a_mut_tested[i, j]) - n11

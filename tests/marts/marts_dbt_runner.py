@@ -23,3 +23,8 @@ def run_dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProc
     command = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
                "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
     return subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=900)
+
+
+# staging, outcomes and marts, without the dbt unit tests: test_dbt_unit_tests.py runs them (as in the
+# pipeline, builds exclude them)
+BUILD_MARTS = ("build", "--select", "staging", "outcomes", "marts", "--exclude", "resource_type:unit_test")

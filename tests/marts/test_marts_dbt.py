@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_dbt_runner import run_dbt
+from marts_dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline import canonical
 
@@ -222,7 +222,7 @@ def warehouse(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("marts")
     path = work / "warehouse.duckdb"
     cohort().write(path)
-    result = run_dbt(path, work, "build", "--select", "staging", "outcomes", "marts")
+    result = run_dbt(path, work, *BUILD_MARTS)
     assert result.returncode == 0, result.stdout[-4000:]
     return path
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from marts_dbt_runner import run_dbt
+from marts_dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline.privacy.pseudonym import patient_key
 
@@ -60,7 +60,7 @@ def build_cohort(
     finally:
         con.close()
     assert not not_loaded, f"deliveries not loaded: {not_loaded}"
-    result = run_dbt(settings.warehouse, work, "build", "--select", "staging", "outcomes", "marts")
+    result = run_dbt(settings.warehouse, work, *BUILD_MARTS)
     assert result.returncode == 0, result.stdout[-4000:]
     truth = pd.read_csv(home / "truth" / "risk_groups.csv", dtype=str)
     if sources is not None:

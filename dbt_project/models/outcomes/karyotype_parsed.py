@@ -2,8 +2,9 @@
 
 The parser lives in harmony_pipeline/karyotype.py (Schanz 2012 categories, ELN flags, Breems 2008
 monosomal karyotype); each distinct string is parsed once, so the cost grows with distinct karyotypes,
-not with patients. Incremental: a build parses only the strings not parsed before (a string's reading
-never changes; a parser change needs a full refresh, which the pipeline runs when the code changes).
+not with patients. Incremental: a build parses only the strings of the changed patients
+(int_changed_links) not parsed before (a string's reading never changes; a parser change needs a full
+refresh, which the pipeline runs when the code changes).
 """
 
 import dataclasses
@@ -18,10 +19,12 @@ def model(dbt, session):
     from harmony_pipeline.karyotype import Karyotype, parse_many
 
     dbt.config(materialized="incremental", incremental_strategy="append")
-    cytogenetics = dbt.ref("stg_cytogenetics")
-    strings = (
-        cytogenetics.filter("method = 'karyotype' and karyotype is not null").project("karyotype").distinct()
-    )
+    cytogenetics = dbt.ref("stg_cytogenetics").filter("method = 'karyotype' and karyotype is not null")
+    if dbt.is_incremental:
+        # a new string can only come from a changed patient: read only theirs, not the whole view
+        changed = dbt.ref("int_changed_links").project("patient_key")
+        cytogenetics = cytogenetics.join(changed, "patient_key", how="semi")
+    strings = cytogenetics.project("karyotype").distinct()
     if dbt.is_incremental:  # (except_ keeps duplicates: EXCEPT ALL, hence distinct first)
         strings = strings.except_(session.sql(f"select karyotype from {dbt.this}"))
     strings = strings.order("karyotype").df()["karyotype"].tolist()

@@ -10,6 +10,8 @@
 -- Built after the OMOP data-quality checks: when a fatal check fails (a test on dq_results), dbt skips
 -- this model and so every outcome and mart below it.
 -- depends_on: {{ ref('dq_results') }}
+-- int_changed_diseases reads this table as it was before this build:
+-- depends_on: {{ ref('int_changed_diseases') }}
 {{ config(materialized='incremental', unique_key='patient_key') }}
 with patient as (
     select *

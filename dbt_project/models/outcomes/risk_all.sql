@@ -1,8 +1,9 @@
 -- ALL: NCI/Rome risk for B-ALL aged 1-18 (macros/risk/lymphoid.sql).
-{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
+-- Incremental: computed once per changed patient, not in every mart that reads it (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 select
     patient_key,
     disease,
     {{ nci_risk('age_at_diagnosis', 'wbc', 'is_b_all') }} as nci_group
 from {{ ref('patient_features') }}
-where disease = 'ALL'
+where disease = 'ALL' and {{ changed('patient_key') }}

@@ -1,5 +1,6 @@
 -- AML genetic risk per source patient: ELN 2022 and ELN 2017 (macros in macros/risk/aml.sql).
-{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
+-- Incremental: computed once per changed patient, not in every mart that reads it (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 {% set g = {
     'cbf': 'cbf', 't_9_11': 't_9_11', 'adverse_cyto': 'adverse_cyto_2022', 'adverse_cyto_2017': 'adverse_cyto_2017',
     'karyotype_known': 'karyotype_known', 'npm1': 'npm1_mut', 'flt3_itd': 'flt3_itd',
@@ -11,4 +12,4 @@ select
     {{ eln2022_risk(g) }} as eln2022_group,
     {{ eln2017_risk(g) }} as eln2017_group
 from {{ ref('patient_features') }}
-where disease = 'AML'
+where disease = 'AML' and {{ changed('patient_key') }}

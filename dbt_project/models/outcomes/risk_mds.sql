@@ -1,5 +1,6 @@
 -- MDS risk scores and groups per source patient (macros in macros/risk/mds.sql).
-{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
+-- Incremental: computed once per changed patient, not in every mart that reads it (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 {% set genes = {
     'tp53multi': 'tp53multi', 'flt3': 'flt3_mut', 'kmt2a_ptd': 'kmt2a_ptd', 'sf3b1_5q': 'sf3b1_5q',
     'npm1': 'npm1_mut', 'runx1': 'runx1_mut', 'nras': 'nras_mut', 'etv6': 'etv6_mut', 'idh2': 'idh2_mut',
@@ -16,7 +17,7 @@ with scored as (
         {% endfor %}
         age_at_diagnosis
     from {{ ref('patient_features') }}
-    where disease = 'MDS'
+    where disease = 'MDS' and {{ changed('patient_key') }}
 )
 
 select

@@ -1,11 +1,12 @@
 -- Myeloma staging per source patient: ISS, R-ISS, R2-ISS (macros/risk/myeloma.sql).
-{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
+-- Incremental: computed once per changed patient, not in every mart that reads it (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with iss as (
     select
         *,
         {{ iss_stage('b2m', 'albumin') }} as iss
     from {{ ref('patient_features') }}
-    where disease = 'MM'
+    where disease = 'MM' and {{ changed('patient_key') }}
 )
 
 select

@@ -1,7 +1,8 @@
 -- Lymphoma indices per source patient (macros/risk/lymphoid.sql). The IPI is computed for every subtype
 -- (it is used across aggressive and indolent lymphomas), the NCCN-IPI only for DLBCL (the population it
 -- was built and validated on, Zhou et al., Blood 2014) and the FLIPI only for follicular lymphoma.
-{{ config(materialized='view') }}  -- a projection of patient_features: computed where read
+-- Incremental: computed once per changed patient, not in every mart that reads it (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key='patient_key') }}
 with scores as (
     select
         patient_key,
@@ -13,7 +14,7 @@ with scores as (
         {{ nccn_ipi_score('age_at_diagnosis', 'ldh_ratio', 'ann_arbor_stage', 'nccn_extranodal', 'ecog') }} as nccn,
         {{ flipi_score('age_at_diagnosis', 'ann_arbor_stage', 'hb', 'ldh_ratio', 'nodal_areas') }} as flipi
     from {{ ref('patient_features') }}
-    where disease = 'NHL'
+    where disease = 'NHL' and {{ changed('patient_key') }}
 )
 
 select

@@ -22,4 +22,5 @@ select
 from {{ ref('patient_features') }} as f
 inner join {{ ref('risk_nhl') }} as r on f.patient_key = r.patient_key and f.disease = r.disease
 {{ mart_joins() }}
-where {{ changed('f.patient_key') }}
+-- the changed filter on both sides: each scan reads only the changed patients
+where {{ changed('f.patient_key') }} and {{ changed('r.patient_key') }}

@@ -2,7 +2,7 @@
 -- disease's main risk classification in one pair of columns (risk_classification, risk_group).
 -- Incremental: the changed persons' rows are rebuilt (macros/incremental.sql).
 {{ config(materialized='incremental', unique_key='person_hash') }}
-with risk as (
+with every_risk as (
     select patient_key, disease, 'NCI' as risk_classification, nci_group as risk_group from {{ ref('risk_all') }}
     union all
     select patient_key, disease, 'ELN 2022', eln2022_group from {{ ref('risk_aml') }}
@@ -18,6 +18,10 @@ with risk as (
     select patient_key, disease, coalesce(case when flipi_group is not null then 'FLIPI' end, 'IPI'),
         coalesce(flipi_group, ipi_group)
     from {{ ref('risk_nhl') }}
+),
+
+risk as (
+    select * from every_risk where {{ changed('patient_key') }}  -- so each scan reads only the changed patients
 )
 
 select
