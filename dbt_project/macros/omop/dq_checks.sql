@@ -267,6 +267,8 @@
         t.person_id,
         {%- for c in checks %}
         {{ "(" if loop.first else "+" }} case when {{ dq_violation_condition(c[2]) }} then {{ 2 ** (loop.index - 1) }} else 0 end
+        {%- else %}
+        (0  {#- no checks: the spec seeds are empty (a `dbt build --empty`) #}
         {%- endfor %}) as violations,
         count(*) as n_rows,
         {%- for e in dq_denominators(checks) %}
@@ -310,6 +312,8 @@
         {%- set n = 'persons' if c[3] == 'count(distinct t.person_id)' else 'd' ~ (denominators.index(c[3]) + 1) %}
         {{ dq_check_row(c[0], c[5] if c | length > 5 else table, c[1], 'v' ~ loop.index, n, c[4]) }} from sums
         {{ "union all" if not loop.last }}
+        {%- else %}
+        {{ dq_check_row('none', table, none, 0, 'persons', 0) }} from sums where false  {#- no checks (`--empty`) #}
         {%- endfor %}
     ) as partial_{{ table }}
 {%- endmacro %}

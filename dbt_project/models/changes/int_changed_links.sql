@@ -4,6 +4,9 @@
 -- computed across one person's sources (the index record, the OMOP person) and one patient's persons
 -- (a patient re-delivered under a corrected person_key). person_id and person_hash are the other keys
 -- incremental models delete by (macros/incremental.sql).
+-- (its parents whatever the branch below, so a full refresh builds it in the same place)
+-- depends_on: {{ ref('int_person_fingerprint') }}
+-- depends_on: {{ ref('id_person') }}
 {%- if flags.FULL_REFRESH %}
 -- A full refresh rebuilds every model from scratch and reads no changed links (macros/incremental.sql),
 -- so the closure over every link (9.5 s at 1M patients) is not computed.
