@@ -10,7 +10,6 @@ refresh, ids and floats included.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,12 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from harmony_pipeline.contracts import load_contracts
-from harmony_pipeline.settings import get_settings
-from harmony_pipeline.synth import synthesise
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
-from test_incremental import SOURCE, build, differences, ingest, keep  # noqa: E402
+from test_incremental import build, built_without_last_delivery, differences, keep  # noqa: E402
 
 pytestmark = pytest.mark.slow
 MARK = "TAMPERED"
@@ -62,28 +57,13 @@ def marked(path: Path) -> dict[str, set[str]]:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("marts_incremental")
-    saved = dict(os.environ)
-    home = root / "home"
-    os.environ.update(
-        HARMONY_HOME=str(home),
-        HARMONY_CONTRACTS_DIR=str(home / "contracts"),
-        HARMONY_PSEUDONYM_KEY="test-only-pseudonym-key-7f3a9c2e5b",
-    )
-    try:
-        synthesise(home, patients=400, seed=29, deliveries=2)
-        last = sorted((home / "landing" / SOURCE).iterdir())[-1]
-        held = root / last.name
-        last.rename(held)
-        ingest(load_contracts(get_settings()))
-        warehouse = get_settings().warehouse
-        build(warehouse, root)
+    with built_without_last_delivery(root, seed=29) as (warehouse, _, land):
         with duckdb.connect(str(warehouse), read_only=True) as con:
             diseases = {
                 r[0] for r in con.execute("SELECT DISTINCT disease FROM outcomes.patient_disease").fetchall()
             }
 
-        held.rename(last)
-        ingest([SOURCE])
+        land()
         with duckdb.connect(str(warehouse)) as con:
             mark(con)
         build(warehouse, root)
@@ -102,10 +82,7 @@ def history(tmp_path_factory):
             "incremental": incremental, "repaired": repaired, "refreshed": warehouse, "diseases": diseases,
             "changed": changed,
         }  # fmt: skip
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_delivery_changes_some_diseases_not_all(history):

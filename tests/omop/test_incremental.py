@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ import pytest
 from omop_warehouse import run_dbt
 
 from harmony_pipeline.contracts import load_contracts
-from harmony_pipeline.ingest import ingest_source
+from harmony_pipeline.ingest import ingest_sources
 from harmony_pipeline.settings import get_settings, pseudonym_key
 from harmony_pipeline.synth import synthesise
 from harmony_pipeline.warehouse import connect_warehouse
@@ -36,8 +37,38 @@ def ingest(sources) -> None:
     settings = get_settings()
     contracts = load_contracts(settings)
     with connect_warehouse(settings) as con:
-        for source_id in sources:
-            ingest_source(con, contracts[source_id], settings, pseudonym_key(settings))
+        ingest_sources(con, [contracts[s] for s in sources], settings, pseudonym_key(settings))
+
+
+@contextmanager
+def built_without_last_delivery(root: Path, seed: int):
+    """A home under `root` (environment set, restored afterwards): a synthetic cohort with SOURCE's last
+    delivery held back, every other delivery ingested and built. Yields (warehouse, last delivery's
+    folder, land) where land() puts the held delivery back and ingests it."""
+    saved = dict(os.environ)
+    home = root / "home"
+    os.environ.update(
+        HARMONY_HOME=str(home),
+        HARMONY_CONTRACTS_DIR=str(home / "contracts"),
+        HARMONY_PSEUDONYM_KEY="test-only-pseudonym-key-7f3a9c2e5b",
+    )
+    try:
+        synthesise(home, patients=400, seed=seed, deliveries=2)
+        last = sorted((home / "landing" / SOURCE).iterdir())[-1]
+        held = root / last.name
+        last.rename(held)
+        ingest(load_contracts(get_settings()))
+        warehouse = get_settings().warehouse
+        build(warehouse, root)
+
+        def land() -> None:
+            held.rename(last)
+            ingest([SOURCE])
+
+        yield warehouse, last, land
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def build(warehouse: Path, work: Path, *args: str) -> None:
@@ -92,25 +123,10 @@ def history(tmp_path_factory):
     untouched person get a tampered value: a rebuilt row loses it, a row left alone keeps it. The value is
     person_source_value, which no data-quality check reads: ops.dq_results must see only the builds."""
     root = tmp_path_factory.mktemp("incremental")
-    saved = dict(os.environ)
-    home = root / "home"
-    os.environ.update(
-        HARMONY_HOME=str(home),
-        HARMONY_CONTRACTS_DIR=str(home / "contracts"),
-        HARMONY_PSEUDONYM_KEY="test-only-pseudonym-key-7f3a9c2e5b",
-    )
-    try:
-        synthesise(home, patients=400, seed=23, deliveries=2)
-        last = sorted((home / "landing" / SOURCE).iterdir())[-1]
-        held = root / last.name
-        last.rename(held)
-        ingest(load_contracts(get_settings()))
-        warehouse = get_settings().warehouse
-        build(warehouse, root)
+    with built_without_last_delivery(root, seed=23) as (warehouse, last, land):
         first = keep(warehouse, "first")
 
-        held.rename(last)
-        ingest([SOURCE])
+        land()
         with duckdb.connect(str(warehouse)) as con:
             delivered = {r[0] for r in con.execute(
                 "SELECT DISTINCT person_key FROM raw.patient WHERE source_id = ? AND delivery_id = ?",
@@ -150,9 +166,6 @@ def history(tmp_path_factory):
             "refreshed": warehouse, "delivered": delivered, "touched": touched, "untouched": untouched,
             "original": original,
         }  # fmt: skip
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_incremental_build_equals_a_full_refresh_ids_included(history):
