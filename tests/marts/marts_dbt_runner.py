@@ -25,6 +25,7 @@ def run_dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=900)
 
 
-# staging, outcomes and marts, without the dbt unit tests: test_dbt_unit_tests.py runs them (as in the
-# pipeline, builds exclude them)
-BUILD_MARTS = ("build", "--select", "staging", "outcomes", "marts", "--exclude", "resource_type:unit_test")
+# staging (with the seed it classifies treatments by), outcomes and marts, without the dbt unit tests:
+# test_dbt_unit_tests.py runs them (as in the pipeline, builds exclude them)
+BUILD_MARTS = ("build", "--select", "treatment_classes", "staging", "outcomes", "marts",
+               "--exclude", "resource_type:unit_test")  # fmt: skip

@@ -1,5 +1,6 @@
 -- One row per treated source patient: lines of therapy and transplants.
--- first_line_class: the treatment classes of line 1 in alphabetical order, joined by '+'.
+-- first_line_class: the treatment classes of line 1 in alphabetical order, joined by '+' (NULL when a
+-- row of the line has no class).
 {{ config(materialized='incremental', unique_key='patient_key') }}
 with treatment as (
     select * from {{ ref('stg_treatment') }}
@@ -14,7 +15,9 @@ lines as (
         min(start_date) as start_date,
         max(end_date) as end_date,
         string_agg(distinct regimen, '+' order by regimen) as regimen,
-        string_agg(distinct treatment_class, '+' order by treatment_class) as treatment_class
+        -- NULL unless every row is classified: a line with an unclassified drug is not the class of the rest
+        case when count(*) = count(treatment_class)
+            then string_agg(distinct treatment_class, '+' order by treatment_class) end as treatment_class
     from treatment
     group by patient_key, line
 ),
