@@ -91,3 +91,12 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
+
+{# Whether int_changed_links holds a link (at run time; false when parsing). #}
+{% macro has_changed_links() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query('select exists (select 1 from ' ~ ref('int_changed_links') ~ ')') -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}

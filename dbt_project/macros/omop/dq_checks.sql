@@ -215,15 +215,22 @@
     {{ return(checks) }}
 {%- endmacro %}
 
-{# The left joins the key checks of dq_person_checks read. #}
-{% macro dq_person_joins(fields) -%}
+{# The left joins the key checks of dq_person_checks read. In an incremental build the referenced keys
+   are only those the changed persons' rows of `table` hold (not every key of the referenced table). #}
+{% macro dq_person_joins(table, fields) -%}
     {%- for f in fields -%}
         {%- set col = 't.' ~ adapter.quote(f['field_name']) -%}
         {%- if f['is_foreign_key'] and (f['fk_domain'] or f['fk_table'] == 'concept') or f['is_standard_valid_concept'] %}
     left join concept_flags as c{{ loop.index }} on c{{ loop.index }}.concept_id = {{ col }}
         {%- endif -%}
         {%- if f['is_foreign_key'] and f['fk_table'] and f['fk_table'] != 'concept' %}
-    left join (select distinct {{ adapter.quote(f['fk_field']) }} as key from {{ ref(f['fk_table']) }}) as r{{ loop.index }}
+        {%- set key = adapter.quote(f['fk_field']) %}
+    left join (
+        select distinct {{ key }} as key from {{ ref(f['fk_table']) }}
+        {%- if is_incremental() and not flags.FULL_REFRESH %}
+        where {{ key }} in (select {{ adapter.quote(f['field_name']) }} from {{ ref(table) }} where {{ changed('person_id') }})
+        {%- endif %}
+    ) as r{{ loop.index }}
         on r{{ loop.index }}.key = {{ col }}
         {%- endif -%}
     {%- endfor -%}
@@ -296,7 +303,7 @@
     left join birth as b on b.person_id = t.person_id
     left join death as d on d.person_id = t.person_id
     {%- endif %}
-    {{- dq_person_joins(fields) }}
+    {{- dq_person_joins(table, fields) }}
     where {{ changed('t.person_id') }}
     group by t.person_id, violations
     {{ "union all by name" if not loop.last }}
