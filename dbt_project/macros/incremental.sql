@@ -55,3 +55,48 @@
     {%- endfor -%}
     {{ return(true) }}
 {%- endmacro %}
+
+{# The identity of every raw row (through the staging views): its source, person, source patient and
+   row_hash, a hash of (entity, source, delivery, file, row number). Fingerprints are sums of row_hash
+   (models/changes/). #}
+{% macro raw_row_identities() -%}
+    {%- set entities = ['patient', 'diagnosis', 'lab_result', 'cytogenetics', 'mutation', 'treatment', 'response',
+                        'transplant', 'staging', 'follow_up'] -%}
+    {%- for entity in entities %}
+    select source_id, person_key, patient_key,
+           hash('{{ entity }}', source_id, delivery_id, file_name, row_number) as row_hash
+    from {{ ref('stg_' ~ entity) }}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{# The sources whose rows in `relation` and in `reference` (both with source_id, n_rows, fingerprint)
+   differ in their sums of n_rows or fingerprint: new, changed and gone sources. #}
+{% macro stale_sources(relation, reference) -%}
+    select source_id
+    from (select source_id, sum(n_rows) as n_rows, sum(fingerprint) as fingerprint from {{ relation }} group by all) as a
+    full outer join (select source_id, sum(n_rows) as n_rows, sum(fingerprint) as fingerprint from {{ reference }} group by all) as b
+        using (source_id)
+    where a.n_rows is distinct from b.n_rows or a.fingerprint is distinct from b.fingerprint
+{%- endmacro %}
+
+{# Strategy `replace_sources` (the fingerprints, models/changes/): delete the rows of the sources whose sums
+   differ from those of the model's config `fingerprints_of`, then insert the model's rows (the rows of
+   those sources), in one transaction. The model's SQL selects the same stale sources before the delete. #}
+{% macro get_incremental_replace_sources_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    delete from {{ target }}
+    where source_id in ({{ stale_sources(target, ref(config.get('fingerprints_of'))) }});
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{# Whether int_changed_links holds a link (at run time; false when parsing). #}
+{% macro has_changed_links() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query('select exists (select 1 from ' ~ ref('int_changed_links') ~ ')') -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}

@@ -29,6 +29,8 @@ SOURCE = "mds_registry_fr"  # a registry: many of its patients are also delivere
 # ops: the data-quality tables (dq_results and its per-person partials, mapping_coverage,
 # omop_excluded_records) besides the id registries and fingerprints
 COMPARED_SCHEMAS = ("omop", "outcomes", "marts", "ops")
+# and the fingerprints, incremental by source (the rest of intermediate is rebuilt alike by both builds)
+COMPARED_TABLES = ("intermediate.int_person_fingerprint",)
 BUILD = ("build", "--exclude", "resource_type:unit_test", "--threads", "2")
 TAMPERED = "tampered"
 
@@ -84,10 +86,10 @@ def keep(warehouse: Path, name: str) -> Path:
 def tables(path: Path) -> list[str]:
     with duckdb.connect(str(path), read_only=True) as con:
         return [
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables "
-                f"WHERE table_schema IN {COMPARED_SCHEMAS} ORDER BY ALL"
+            name
+            for (name,) in con.execute(
+                "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
+                f"WHERE table_schema IN {COMPARED_SCHEMAS} OR name IN {COMPARED_TABLES} ORDER BY ALL"
             ).fetchall()
         ]
 

@@ -235,6 +235,59 @@ def test_checks_catch_broken_rows_and_a_fatal_failure_fails_the_dq_gate(warehous
     assert ("plausibleAfterBirth", "measurement", "measurement_date", "characterization", 1) in failed
 
 
+def test_an_incremental_build_counts_a_duplicated_key_of_a_changed_person(warehouse, tmp_path):
+    """isPrimaryKey of a person-grain table, incrementally: when the last build found no duplicate,
+    only the changed persons' keys are counted, and a key they share with an unchanged person's row
+    is a duplicate. A failed check counts the whole table next time, until the duplicate is gone."""
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(warehouse, broken)
+    con = duckdb.connect(str(broken))
+    (changed, changed_key), (unchanged,) = (
+        con.execute(
+            "select m.person_id, p.person_key from omop.measurement as m "
+            "join intermediate.int_person as p using (person_id) order by m.person_id limit 1"
+        ).fetchone(),
+        con.execute("select max(person_id) from omop.measurement").fetchone(),
+    )
+    assert changed != unchanged
+    # the last complete build saw every link but the changed person's: the next build rebuilds only it
+    con.execute(
+        "create or replace table ops.processed_fingerprints as "
+        "select * from intermediate.int_person_fingerprint where person_key <> ?",
+        [changed_key],
+    )
+    # an unchanged person's row takes the id of a changed person's row
+    con.execute(
+        "update omop.measurement set measurement_id = (select min(measurement_id) from omop.measurement "
+        "where person_id = ?) where measurement_id = (select min(measurement_id) from omop.measurement "
+        "where person_id = ?)",
+        [changed, unchanged],
+    )
+    con.close()
+    duplicates = (
+        "select violated_rows from ops.dq_results "
+        "where check_name = 'isPrimaryKey' and \"table\" = 'measurement'"
+    )
+    assert not run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results")
+    assert query(broken, "select distinct person_id from intermediate.int_changed_links") == [(changed,)]
+    assert query(broken, duplicates) == [(2,)]
+    # nothing changed now, and the duplicate is still counted (over the whole table) until it is gone
+    con = duckdb.connect(str(broken))
+    con.execute(
+        "create or replace table ops.processed_fingerprints as from intermediate.int_person_fingerprint"
+    )
+    con.close()
+    assert not run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results")
+    assert query(broken, "select count(*) from intermediate.int_changed_links") == [(0,)]
+    assert query(broken, duplicates) == [(2,)]
+    con = duckdb.connect(str(broken))
+    con.execute("delete from omop.measurement where person_id = ? and measurement_id in "
+                "(select measurement_id from omop.measurement where person_id = ?)", [unchanged, changed])  # fmt: skip
+    con.close()
+    assert run_dbt(broken, tmp_path, "build", "--select", "dq_results")
+    assert query(broken, duplicates) == [(0,)]
+
+
 def test_mapping_coverage_reports_unmapped_values_per_source(warehouse):
     rows = query(
         warehouse,

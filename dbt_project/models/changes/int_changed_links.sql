@@ -18,22 +18,28 @@ select
 where false
 {%- else %}
 {%- set processed = adapter.get_relation(this.database, 'ops', 'processed_fingerprints') if execute else none %}
-with recursive current_links as (
+with recursive stale as (
+    -- the sources whose fingerprints changed since the last complete build: the other sources' links
+    -- are the same in both
+    {%- if processed %}
+    {{ stale_sources(processed, ref('int_person_fingerprint')) }}
+    {%- else %}
+    select distinct source_id from {{ ref('int_person_fingerprint') }}
+    {%- endif %}
+),
+
+current_links as (
     select person_key, patient_key, n_rows, fingerprint from {{ ref('int_person_fingerprint') }}
+    where source_id in (select source_id from stale)
 ),
 
 previous_links as (
     {%- if processed %}
     select person_key, patient_key, n_rows, fingerprint from {{ processed }}
+    where source_id in (select source_id from stale)
     {%- else %}
     select * from current_links where false
     {%- endif %}
-),
-
-links as materialized (
-    select person_key, patient_key from current_links
-    union
-    select person_key, patient_key from previous_links
 ),
 
 changed as (
@@ -41,6 +47,14 @@ changed as (
     from current_links as c
     full outer join previous_links as p on c.person_key = p.person_key and c.patient_key = p.patient_key
     where c.n_rows is distinct from p.n_rows or c.fingerprint is distinct from p.fingerprint
+),
+
+-- every link, now and at the last complete build (computed only when a link changed)
+links as materialized (
+    select person_key, patient_key from {{ ref('int_person_fingerprint') }}
+    where exists (select 1 from changed)
+    union
+    select person_key, patient_key from previous_links
 ),
 
 affected(person_key) as (

@@ -48,14 +48,25 @@
 {#- the person-grain tables' row checks come from their per-person partials (ops.dq_person_partials),
     so an incremental build recounts only the changed persons (macros/omop/dq_checks.sql) -#}
 {% set person_tables = dq_person_tables() %}
+{#- their primary keys' duplicates: among the changed persons' keys when the last build found none -#}
+{% set unduplicated = dq_unduplicated_tables(person_tables) %}
+-- depends_on: {{ ref('int_changed_links') }}
 
--- one birth date per person even if person itself is broken (a duplicated person must not double rows)
-with dq_birth as (
-    {{ dq_birth_dates() }}
+{#- the other tables with a person (their after-birth and before-death checks join dq_birth, dq_death) -#}
+{% set dated_tables = fields | selectattr('field_name', 'equalto', 'person_id') | map(attribute='table_name')
+                      | reject('in', person_tables + ['person']) | unique | list %}
+{% set of_dated_tables %}
+    person_id in ({% for t in dated_tables %}select person_id from {{ ref(t) }}{{ ' union all ' if not loop.last }}{% else %}select null{% endfor %})
+{%- endset %}
+
+-- one birth date per person even if person itself is broken (a duplicated person must not double rows);
+-- only the persons of those tables (computed once: each table's scan joins them)
+with dq_birth as materialized (
+    {{ dq_birth_dates(of_dated_tables) }}
 ),
 
-dq_death as (
-    select person_id, min(death_date) as death_date from {{ ref('death') }} group by person_id
+dq_death as materialized (
+    select person_id, min(death_date) as death_date from {{ ref('death') }} where {{ of_dated_tables }} group by person_id
 ),
 
 spec_tables as (
@@ -99,6 +110,13 @@ cdm_field as (
     where f.cdm_datatype = 'integer'
 ),
 
+-- The per-person partials summed by table and violation pattern: one pass over them for every table.
+partial_sums as (
+    select table_name, violations, sum(columns('^(n_rows|d[0-9]+)$'))
+    from {{ ref('dq_person_partials') }}
+    group by table_name, violations
+),
+
 -- Row-level checks of the person-grain tables (and measurePersonCompleteness,
 -- measureObservationPeriodOverlap): sums of the per-person partials.
 person_checks as (
@@ -122,7 +140,9 @@ field_scans as (
 
 key_checks as (
     {%- set parts = [] %}
-    {%- for f in fields %}{%- do parts.extend(dq_key_checks(f, f['table_name'] in person_tables)) %}{%- endfor %}
+    {%- for f in fields %}
+    {%- do parts.extend(dq_key_checks(f, f['table_name'] in person_tables, f['table_name'] in unduplicated)) %}
+    {%- endfor %}
     {%- for p in parts %}
     {{ p }}
     {{ "union all" if not loop.last }}
