@@ -13,6 +13,9 @@ def test_incremental_unless_rebuild_or_the_project_changed():
     incremental = build_args(full_refresh_job.name, digest, digest)
     assert incremental[0] == "build" and "--full-refresh" not in incremental
     assert incremental[incremental.index("--exclude") + 1] == "resource_type:unit_test"
+    # two dbt threads overlap an incremental build's many small nodes; a full refresh runs one at a time
+    assert incremental[incremental.index("--threads") + 1] == "2"
+    assert "--threads" not in build_args(rebuild_job.name, digest, digest)
     assert "--full-refresh" in build_args(rebuild_job.name, digest, digest)
     assert "--full-refresh" in build_args(full_refresh_job.name, "an older project", digest)
     assert "--full-refresh" in build_args(full_refresh_job.name, None, digest)  # never built

@@ -6,8 +6,9 @@
 -- at 20% of the rows, so the filtered facts looked smaller than the id registry and the visits and it
 -- built its hash tables on the 18.8M wide facts (1M patients: a full refresh of this model ran out of
 -- 6 GB; 11.6 s with the hooks, where the registry's 18.8M rows take 20 bytes each). The setting is
--- global: the post-hook restores it. No order by: sorting 19M rows was a third of the time, and an
--- incremental build appends the changed persons' rows anyway.
+-- global: the post-hook restores it, and a model an incremental build runs beside this one on its
+-- second thread plans without the swap too (slower at worst, the same rows). No order by: sorting 19M
+-- rows was a third of the time, and an incremental build appends the changed persons' rows anyway.
 {{ config(
     materialized='incremental',
     unique_key='person_id',
