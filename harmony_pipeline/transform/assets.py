@@ -8,6 +8,7 @@ incremental.sql). The rebuild job, and any build after the dbt project changed, 
 """
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,7 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = get_settings()
     dbt_environment(settings)
     digest = project_digest()
-    args = build_args(context.job_name, built_digest(settings), digest)
+    args = build_args(context.job_name, built_digest(settings), digest, static_nodes(MANIFEST))
     context.log.info(f"dbt {' '.join(args)}")
     # one target dir per home, so two homes (tests, sites) never share compiled output
     target = settings.home / "dbt_target"
@@ -90,19 +91,38 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
         record_digest(settings, digest)
 
 
-def build_args(job_name: str, built: str | None, current: str) -> list[str]:
+def build_args(job_name: str, built: str | None, current: str, static: list[str]) -> list[str]:
     """`dbt build` without the unit tests (they run in `make test`), a full refresh for the rebuild job
-    and after the project changed (or before it was ever built), else incremental."""
-    args = ["build", "--exclude", "resource_type:unit_test"]
+    and after the project changed (or before it was ever built), else incremental: then without the
+    `static` nodes either, which no raw row feeds, so only a change of the project changes them."""
+    exclude = ["resource_type:unit_test"]
     if job_name == rebuild_job.name or built != current:
         # one model at a time (profiles.yml): its large queries already use both cores, and a second
         # running beside them competes for memory (1M patients: 202 s with 1 thread, 212 s with 2)
-        args.append("--full-refresh")
+        options = ["--full-refresh"]
     else:
         # an incremental build is mostly small per-node work (compile, metadata queries, tiny inserts)
         # that two threads overlap (1M patients, one source's delivery: 86 s with 1 thread, 75 s with 2)
-        args += ["--threads", "2"]
-    return args
+        options = ["--threads", "2"]
+        exclude += static
+    return ["build", *options, "--exclude", *exclude]
+
+
+def static_nodes(manifest_path) -> list[str]:
+    """Selectors of the seeds and models no raw source feeds (vocabulary tables, the CDM tables no
+    source delivers): their tests go with them when they are excluded."""
+    manifest = json.loads(manifest_path.read_text())
+    fed, todo = set(), list(manifest["sources"])
+    while todo:
+        for child in manifest["child_map"].get(todo.pop(), []):
+            if child not in fed:
+                fed.add(child)
+                todo.append(child)
+    return sorted(
+        "fqn:" + ".".join(node["fqn"])
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed") and unique_id not in fed
+    )
 
 
 def project_digest() -> str:

@@ -77,7 +77,7 @@ def history(tmp_path_factory):
                 con.execute(f"DELETE FROM marts.{table} WHERE {column} = ?", [MARK])
             con.execute("DELETE FROM marts.comutation WHERE gene_a = ?", [MARK])
         repaired = keep(warehouse, "repaired")
-        build(warehouse, root, "--full-refresh")
+        build(warehouse, root, full_refresh=True)
         yield {
             "incremental": incremental, "repaired": repaired, "refreshed": warehouse, "diseases": diseases,
             "changed": changed,

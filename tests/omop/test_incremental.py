@@ -20,8 +20,11 @@ from omop_warehouse import run_dbt
 
 from harmony_pipeline.contracts import load_contracts
 from harmony_pipeline.ingest import ingest_sources
+from harmony_pipeline.orchestration import full_refresh_job
 from harmony_pipeline.settings import get_settings, pseudonym_key
 from harmony_pipeline.synth import synthesise
+from harmony_pipeline.transform.assets import build_args, project_digest, static_nodes
+from harmony_pipeline.transform.project import MANIFEST
 from harmony_pipeline.warehouse import connect_warehouse
 
 pytestmark = pytest.mark.slow
@@ -31,7 +34,6 @@ SOURCE = "mds_registry_fr"  # a registry: many of its patients are also delivere
 COMPARED_SCHEMAS = ("omop", "outcomes", "marts", "ops")
 # and the fingerprints, incremental by source (the rest of intermediate is rebuilt alike by both builds)
 COMPARED_TABLES = ("intermediate.int_person_fingerprint",)
-BUILD = ("build", "--exclude", "resource_type:unit_test", "--threads", "2")
 TAMPERED = "tampered"
 
 
@@ -61,7 +63,7 @@ def built_without_last_delivery(root: Path, seed: int):
         last.rename(held)
         ingest(load_contracts(get_settings()))
         warehouse = get_settings().warehouse
-        build(warehouse, root)
+        build(warehouse, root, full_refresh=True)  # as the pipeline builds a warehouse never built
 
         def land() -> None:
             held.rename(last)
@@ -73,8 +75,11 @@ def built_without_last_delivery(root: Path, seed: int):
         os.environ.update(saved)
 
 
-def build(warehouse: Path, work: Path, *args: str) -> None:
-    assert run_dbt(warehouse, work, *BUILD, *args), f"dbt build {args} failed"
+def build(warehouse: Path, work: Path, full_refresh: bool = False) -> None:
+    """The pipeline's own dbt build (transform.assets.build_args): incremental, or a full refresh."""
+    digest = project_digest()
+    args = build_args(full_refresh_job.name, None if full_refresh else digest, digest, static_nodes(MANIFEST))
+    assert run_dbt(warehouse, work, *args), f"dbt {' '.join(args)} failed"
 
 
 def keep(warehouse: Path, name: str) -> Path:
@@ -162,7 +167,7 @@ def history(tmp_path_factory):
         repaired = keep(warehouse, "repaired")
         build(warehouse, root)
         again = keep(warehouse, "again")
-        build(warehouse, root, "--full-refresh")
+        build(warehouse, root, full_refresh=True)
         yield {
             "first": first, "incremental": incremental, "repaired": repaired, "again": again,
             "refreshed": warehouse, "delivered": delivered, "touched": touched, "untouched": untouched,

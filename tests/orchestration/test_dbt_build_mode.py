@@ -3,22 +3,58 @@ dbt project changed, never the unit tests (they run in make test: tests/marts/te
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from harmony_pipeline.orchestration import full_refresh_job, rebuild_job
-from harmony_pipeline.settings import get_settings
-from harmony_pipeline.transform.assets import build_args, built_digest, project_digest, record_digest
+from harmony_pipeline.settings import DBT_PROJECT_DIR, get_settings
+from harmony_pipeline.transform.assets import (
+    build_args,
+    built_digest,
+    project_digest,
+    record_digest,
+    static_nodes,
+)
+from harmony_pipeline.transform.project import MANIFEST
+
+STATIC = ["fqn:harmony.omop.concept", "fqn:harmony.vocab_domain"]
 
 
 def test_incremental_unless_rebuild_or_the_project_changed():
     digest = project_digest()
-    incremental = build_args(full_refresh_job.name, digest, digest)
+    incremental = build_args(full_refresh_job.name, digest, digest, STATIC)
     assert incremental[0] == "build" and "--full-refresh" not in incremental
-    assert incremental[incremental.index("--exclude") + 1] == "resource_type:unit_test"
+    # nothing but the unit tests and the static nodes is left out of an incremental build
+    assert incremental[incremental.index("--exclude") + 1 :] == ["resource_type:unit_test", *STATIC]
     # two dbt threads overlap an incremental build's many small nodes; a full refresh runs one at a time
     assert incremental[incremental.index("--threads") + 1] == "2"
-    assert "--threads" not in build_args(rebuild_job.name, digest, digest)
-    assert "--full-refresh" in build_args(rebuild_job.name, digest, digest)
-    assert "--full-refresh" in build_args(full_refresh_job.name, "an older project", digest)
-    assert "--full-refresh" in build_args(full_refresh_job.name, None, digest)  # never built
+    for full in (
+        build_args(rebuild_job.name, digest, digest, STATIC),
+        build_args(full_refresh_job.name, "an older project", digest, STATIC),
+        build_args(full_refresh_job.name, None, digest, STATIC),  # never built
+    ):
+        assert "--full-refresh" in full and "--threads" not in full
+        assert full[full.index("--exclude") + 1 :] == ["resource_type:unit_test"]  # static nodes built too
+
+
+def dbt_ls(*args: str) -> set[str]:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "ls", "--resource-type", "model", "seed", *args,
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return set(result.stdout.split())
+
+
+def test_static_nodes_are_exactly_those_no_raw_source_feeds():
+    """dbt's own graph selection is the oracle: the static nodes and the descendants of the raw sources
+    split the project's models and seeds between them."""
+    static = static_nodes(MANIFEST)
+    assert "fqn:harmony.omop.concept" in static and "fqn:harmony.omop.person" not in static
+    fed = dbt_ls("--select", "source:raw+")
+    every = dbt_ls()
+    assert {s.removeprefix("fqn:") for s in static} == every - fed
 
 
 def test_the_digest_of_the_last_build_is_kept_in_the_warehouse(harmony_home):
