@@ -16,7 +16,7 @@ value_map as (
     select source_code, target_concept_id from stcm where source_vocabulary_id = 'HARMONY_VALUE'
 ),
 
-labs as (
+labs as not materialized (
     select
         person_key, source_id, delivery_id, file_name, row_number,
         'lab' as fact_kind,
@@ -35,7 +35,7 @@ labs as (
     where {{ changed('person_key') }}
 ),
 
-cytogenetics as (
+cytogenetics as not materialized (
     select
         c.person_key, c.source_id, c.delivery_id, c.file_name, c.row_number,
         'cytogenetics' as fact_kind,
@@ -61,7 +61,7 @@ cytogenetics as (
     where {{ changed('c.person_key') }}
 ),
 
-mutations as (
+mutations as not materialized (
     select
         mu.person_key, mu.source_id, mu.delivery_id, mu.file_name, mu.row_number,
         'mutation' as fact_kind,
@@ -83,7 +83,7 @@ mutations as (
     where {{ changed('mu.person_key') }}
 ),
 
-flt3_ratio as (
+flt3_ratio as not materialized (
     select
         mu.person_key, mu.source_id, mu.delivery_id, mu.file_name, mu.row_number,
         'flt3_itd_ratio' as fact_kind,
@@ -104,7 +104,7 @@ flt3_ratio as (
     where mu.allelic_ratio is not null and {{ changed('mu.person_key') }}
 ),
 
-staging as (
+staging as not materialized (
     select
         s.person_key, s.source_id, s.delivery_id, s.file_name, s.row_number,
         'staging' as fact_kind,
@@ -129,7 +129,7 @@ staging as (
     where {{ changed('s.person_key') }}
 ),
 
-responses as (
+responses as not materialized (
     select
         r.person_key, r.source_id, r.delivery_id, r.file_name, r.row_number,
         'response' as fact_kind,
@@ -149,8 +149,7 @@ responses as (
     where {{ changed('r.person_key') }}
 ),
 
-facts as (
-    -- key_hash here: the dedup below groups and partitions one 128-bit number instead of three strings
+all_copies as not materialized (
     select {{ key_hash("person_key || '|' || fact_kind || '|' || fact_key") }} as key_hash, *
     from (
         select * from labs
@@ -162,26 +161,33 @@ facts as (
     ) as all_facts
 ),
 
--- most facts are delivered once: only the repeated keys are ranked (at 1M patients a fifth of the
--- rows, the facts a cumulative snapshot delivers again), and the ranking carries only the keys of the
--- copies, not their values (the full refresh 2x faster than a window over the whole rows)
-repeated as (
-    select key_hash from facts group by key_hash having count(*) > 1
+-- The copy of a fact that is kept: the first by source, latest delivery, file and row. That order as
+-- one integer (the file's rank times 2^32 plus the row number), so the dedup is a min() per key_hash
+-- and a semi join on two numbers: no wide rows are ranked or held. Nothing here is materialized (the
+-- CTEs above neither): DuckDB computes the facts twice instead, which at 1M patients is 25 s and no
+-- spill, against 39 s and 14 GB spilled with the facts materialized and ranked by a window.
+files as (
+    select
+        source_id, delivery_id, file_name,
+        row_number() over (order by source_id, delivery_id desc, file_name) as file_rank
+    from (select distinct source_id, delivery_id, file_name from all_copies) as delivered
 ),
 
-first_copies as (
-    select key_hash, source_id, delivery_id, file_name, row_number
-    from facts semi join repeated using (key_hash)
-    qualify row_number() over (
-        partition by key_hash
-        order by source_id, delivery_id desc, file_name, row_number
-    ) = 1
+facts as not materialized (
+    select c.*, f.file_rank * 4294967296 + c.row_number as copy_order
+    from all_copies as c
+    inner join files as f
+        on f.source_id is not distinct from c.source_id
+        and f.delivery_id is not distinct from c.delivery_id
+        and f.file_name is not distinct from c.file_name
+),
+
+kept_copies as (
+    select key_hash, min(copy_order) as copy_order from facts group by key_hash
 ),
 
 ranked as (
-    select * from facts anti join repeated using (key_hash)
-    union all
-    select * from facts semi join first_copies using (key_hash, source_id, delivery_id, file_name, row_number)
+    select * from facts semi join kept_copies using (key_hash, copy_order)
 )
 
 select
