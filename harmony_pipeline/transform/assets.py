@@ -105,7 +105,8 @@ def build_args(job_name: str, built: str | None, current: str, static: list[str]
         # that two threads overlap (1M patients, one source's delivery: 86 s with 1 thread, 75 s with 2)
         options = ["--threads", "2"]
         exclude += static
-    return ["build", *options, "--exclude", *exclude]
+    # one space-separated value: dagster-dbt reads a single value after --exclude (and dbt splits it)
+    return ["build", *options, "--exclude", " ".join(exclude)]
 
 
 def static_nodes(manifest_path) -> list[str]:

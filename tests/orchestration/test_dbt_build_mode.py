@@ -26,7 +26,7 @@ def test_incremental_unless_rebuild_or_the_project_changed():
     incremental = build_args(full_refresh_job.name, digest, digest, STATIC)
     assert incremental[0] == "build" and "--full-refresh" not in incremental
     # nothing but the unit tests and the static nodes is left out of an incremental build
-    assert incremental[incremental.index("--exclude") + 1 :] == ["resource_type:unit_test", *STATIC]
+    assert incremental[incremental.index("--exclude") + 1].split() == ["resource_type:unit_test", *STATIC]
     # two dbt threads overlap an incremental build's many small nodes; a full refresh runs one at a time
     assert incremental[incremental.index("--threads") + 1] == "2"
     for full in (
@@ -35,7 +35,7 @@ def test_incremental_unless_rebuild_or_the_project_changed():
         build_args(full_refresh_job.name, None, digest, STATIC),  # never built
     ):
         assert "--full-refresh" in full and "--threads" not in full
-        assert full[full.index("--exclude") + 1 :] == ["resource_type:unit_test"]  # static nodes built too
+        assert full[full.index("--exclude") + 1] == "resource_type:unit_test"  # static nodes built too
 
 
 def dbt_ls(*args: str) -> set[str]:
