@@ -7,6 +7,8 @@ end-to-end, privacy-scan and UI tests, so the suite stays within CI's time.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,21 @@ def harmony_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@contextmanager
+def pipeline_home(root: Path) -> Iterator[tuple[Path, Path]]:
+    """A home and a Dagster instance under root, the environment set for them while inside; afterwards
+    it is restored, so later tests never inherit this home by accident."""
+    saved = dict(os.environ)
+    home, dagster_home = root / "home", root / "dagster"
+    dagster_home.mkdir()
+    use_home(home, dagster_home)
+    try:
+        yield home, dagster_home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
     """Synthesise a small multi-source cohort and run every asset through Dagster, once."""
@@ -46,17 +63,9 @@ def pipeline_run(tmp_path_factory):
     from harmony_pipeline.settings import get_settings
     from harmony_pipeline.synth import synthesise
 
-    root = tmp_path_factory.mktemp("e2e")
-    saved = dict(os.environ)
-    home, dagster_home = root / "home", root / "dagster"
-    dagster_home.mkdir()
-    use_home(home, dagster_home)
-    try:
+    with pipeline_home(tmp_path_factory.mktemp("e2e")) as (home, dagster_home):
         synthesise(home, patients=E2E_PATIENTS, seed=E2E_SEED)
         settings = get_settings()
         ok = run_pipeline(settings)
         env = dict(os.environ)
-    finally:  # later tests must not inherit this home by accident
-        os.environ.clear()
-        os.environ.update(saved)
     return {"home": home, "dagster_home": dagster_home, "success": ok, "settings": settings, "env": env}

@@ -6,13 +6,12 @@ feeds, and gives the same tables, ids included, as the rebuild job's full refres
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import use_home
+from conftest import pipeline_home
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
 from test_incremental import differences  # noqa: E402
@@ -30,11 +29,7 @@ def runs(tmp_path_factory):
     from harmony_pipeline.synth import synthesise
 
     root = tmp_path_factory.mktemp("incremental_run")
-    saved = dict(os.environ)
-    home, dagster_home = root / "home", root / "dagster"
-    dagster_home.mkdir()
-    use_home(home, dagster_home)
-    try:
+    with pipeline_home(root) as (home, _):
         synthesise(home, patients=150, seed=5, deliveries=2)
         settings = get_settings()
         last = sorted((settings.landing / SOURCE).iterdir())[-1]
@@ -53,9 +48,6 @@ def runs(tmp_path_factory):
             "first": first, "second": second, "built": {r["unique_id"]: r["status"] for r in built},
             "incremental": incremental, "rebuilt": rebuilt.success, "warehouse": settings.warehouse,
         }  # fmt: skip
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_the_run_after_a_new_delivery_builds_incrementally_without_the_static_nodes(runs):
