@@ -138,6 +138,7 @@ def incremental_run(defs, instance, source: str, held_back: Path) -> dict:
         "seconds": round(seconds, 2),
         "share_of_raw_rows": raw_row_share(get_settings().warehouse, source, held_back.name),
         "peak_memory_mb": round(memory.peak_mb, 1),
+        "step_seconds": {step: round(seconds, 2) for step, seconds in step_seconds(result).items()},
     }
 
 
