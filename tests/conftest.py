@@ -7,23 +7,13 @@ end-to-end, privacy-scan and UI tests, so the suite stays within CI's time.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from pipeline_homes import TEST_KEY, pipeline_home
 
-TEST_KEY = "test-only-pseudonym-key-7f3a9c2e5b"
 E2E_PATIENTS = 400
 E2E_SEED = 11
-
-
-def use_home(home: Path, dagster_home: Path) -> None:
-    os.environ["HARMONY_HOME"] = str(home)
-    os.environ["HARMONY_CONTRACTS_DIR"] = str(home / "contracts")
-    os.environ["HARMONY_PSEUDONYM_KEY"] = TEST_KEY
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ.pop("HARMONY_DEMO", None)
 
 
 @pytest.fixture
@@ -39,21 +29,6 @@ def harmony_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     monkeypatch.delenv("HARMONY_DEMO", raising=False)
     return home
-
-
-@contextmanager
-def pipeline_home(root: Path) -> Iterator[tuple[Path, Path]]:
-    """A home and a Dagster instance under root, the environment set for them while inside; afterwards
-    it is restored, so later tests never inherit this home by accident."""
-    saved = dict(os.environ)
-    home, dagster_home = root / "home", root / "dagster"
-    dagster_home.mkdir()
-    use_home(home, dagster_home)
-    try:
-        yield home, dagster_home
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

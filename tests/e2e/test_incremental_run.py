@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import pipeline_home
+from pipeline_homes import pipeline_home
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
 from test_incremental import differences  # noqa: E402

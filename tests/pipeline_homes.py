@@ -1,0 +1,36 @@
+"""Isolated homes for tests that run the pipeline: a HARMONY_HOME, a Dagster instance and the test key.
+
+A module of its own (not conftest): test modules import it by name, and several folders have a conftest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEST_KEY = "test-only-pseudonym-key-7f3a9c2e5b"
+
+
+def use_home(home: Path, dagster_home: Path) -> None:
+    os.environ["HARMONY_HOME"] = str(home)
+    os.environ["HARMONY_CONTRACTS_DIR"] = str(home / "contracts")
+    os.environ["HARMONY_PSEUDONYM_KEY"] = TEST_KEY
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.pop("HARMONY_DEMO", None)
+
+
+@contextmanager
+def pipeline_home(root: Path) -> Iterator[tuple[Path, Path]]:
+    """A home and a Dagster instance under root, the environment set for them while inside; afterwards
+    it is restored, so later tests never inherit this home by accident."""
+    saved = dict(os.environ)
+    home, dagster_home = root / "home", root / "dagster"
+    dagster_home.mkdir()
+    use_home(home, dagster_home)
+    try:
+        yield home, dagster_home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
