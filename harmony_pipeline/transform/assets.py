@@ -101,9 +101,9 @@ def build_args(job_name: str, built: str | None, current: str, static: list[str]
         # running beside them competes for memory (1M patients: 202 s with 1 thread, 212 s with 2)
         options = ["--full-refresh"]
     else:
-        # an incremental build is mostly small per-node work (compile, metadata queries, tiny inserts)
-        # that two threads overlap (1M patients, one source's delivery replayed three times each:
-        # 56.4 s with 1 thread, 53.4 s with 2)
+        # two threads overlap an incremental build's many small nodes, which one at a time leave a core
+        # idle (1M patients, one source's delivery replayed three times each: 56.4 s with 1 thread, 53.4 s
+        # with 2)
         options = ["--threads", "2"]
         exclude += static
     # one space-separated value: dagster-dbt reads a single value after --exclude (and dbt splits it)

@@ -4,12 +4,12 @@
 -- 1147127 (condition_occurrence.condition_occurrence_id, verified).
 -- The hash joins build on the side the SQL puts on the right (the hooks): DuckDB estimates each filter
 -- at 20% of the rows, so the filtered facts looked smaller than the id registry and the visits and it
--- built its hash tables on the 18.8M wide facts (1M patients: a full refresh of this model ran out of
--- 6 GB; 11.6 s with the hooks, where the registry's 18.8M rows take 20 bytes each). Only a build from
+-- built its hash tables on the 18.8M wide facts (1M patients: a full refresh of this model ran out
+-- of 6 GB; 11.6 s with the hooks, where the registry's 18.8M rows take 20 bytes each). Only a build from
 -- scratch sets it: the setting is global, and such a build runs one model at a time, so it reaches no
--- other model; an incremental build runs two, and its changed facts are few (1M patients, one delivery:
--- 1.8 to 2.4 s either way). No order by: sorting 19M rows was a third of the time, and an incremental
--- build appends the changed persons' rows anyway.
+-- other model; an incremental build runs two at a time, and its changed facts are few (1M patients, one
+-- delivery: 1.8 to 2.4 s either way). No order by: sorting 19M rows was a third of the time, and an
+-- incremental build appends the changed persons' rows anyway.
 {{ config(
     materialized='incremental',
     unique_key='person_id',
