@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from pipeline_homes import pipeline_home
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
-from test_incremental import differences  # noqa: E402
+from warehouse_compare import differences
 
 pytestmark = pytest.mark.slow
 SOURCE = "lymphoma_sa"

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
-from test_incremental import build, built_without_last_delivery, differences, keep  # noqa: E402
+from test_incremental import build, built_without_last_delivery, keep  # noqa: E402
+from warehouse_compare import differences  # noqa: E402
 
 pytestmark = pytest.mark.slow
 MARK = "TAMPERED"

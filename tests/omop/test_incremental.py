@@ -9,7 +9,6 @@ nothing new must change nothing.
 
 from __future__ import annotations
 
-import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from omop_warehouse import run_dbt
+from pipeline_homes import pipeline_home
+from warehouse_compare import differences
 
 from harmony_pipeline.contracts import load_contracts
 from harmony_pipeline.ingest import ingest_sources
@@ -29,11 +30,6 @@ from harmony_pipeline.warehouse import connect_warehouse
 
 pytestmark = pytest.mark.slow
 SOURCE = "mds_registry_fr"  # a registry: many of its patients are also delivered by other sources
-# ops: the data-quality tables (dq_results and its per-person partials, mapping_coverage,
-# omop_excluded_records) besides the id registries and fingerprints
-COMPARED_SCHEMAS = ("omop", "outcomes", "marts", "ops")
-# and the fingerprints, incremental by source (the rest of intermediate is rebuilt alike by both builds)
-COMPARED_TABLES = ("intermediate.int_person_fingerprint",)
 TAMPERED = "tampered"
 
 
@@ -49,14 +45,7 @@ def built_without_last_delivery(root: Path, seed: int):
     """A home under `root` (environment set, restored afterwards): a synthetic cohort with SOURCE's last
     delivery held back, every other delivery ingested and built. Yields (warehouse, last delivery's
     folder, land) where land() puts the held delivery back and ingests it."""
-    saved = dict(os.environ)
-    home = root / "home"
-    os.environ.update(
-        HARMONY_HOME=str(home),
-        HARMONY_CONTRACTS_DIR=str(home / "contracts"),
-        HARMONY_PSEUDONYM_KEY="test-only-pseudonym-key-7f3a9c2e5b",
-    )
-    try:
+    with pipeline_home(root) as (home, _):
         synthesise(home, patients=400, seed=seed, deliveries=2)
         last = sorted((home / "landing" / SOURCE).iterdir())[-1]
         held = root / last.name
@@ -70,9 +59,6 @@ def built_without_last_delivery(root: Path, seed: int):
             ingest([SOURCE])
 
         yield warehouse, last, land
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def build(warehouse: Path, work: Path, full_refresh: bool = False) -> None:
@@ -86,36 +72,6 @@ def keep(warehouse: Path, name: str) -> Path:
     copy = warehouse.with_name(f"{name}.duckdb")
     shutil.copy(warehouse, copy)
     return copy
-
-
-def tables(path: Path) -> list[str]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return [
-            name
-            for (name,) in con.execute(
-                "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
-                f"WHERE table_schema IN {COMPARED_SCHEMAS} OR name IN {COMPARED_TABLES} ORDER BY ALL"
-            ).fetchall()
-        ]
-
-
-def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
-    """Per table, rows only in a and rows only in b (EXCEPT ALL both ways); tables that agree are left out."""
-    assert tables(a) == tables(b)
-    with duckdb.connect() as con:
-        con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
-        con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-        found = {}
-        for table in tables(a):
-            only_a, only_b = (
-                con.execute(
-                    f"SELECT count(*) FROM (FROM {x}.{table} EXCEPT ALL FROM {y}.{table})"
-                ).fetchone()[0]
-                for x, y in (("a", "b"), ("b", "a"))
-            )
-            if only_a or only_b:
-                found[table] = (only_a, only_b)
-        return found
 
 
 def one(path: Path, sql: str, *params):
