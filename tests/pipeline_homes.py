@@ -22,15 +22,23 @@ def use_home(home: Path, dagster_home: Path) -> None:
 
 
 @contextmanager
-def pipeline_home(root: Path) -> Iterator[tuple[Path, Path]]:
-    """A home and a Dagster instance under root, the environment set for them while inside; afterwards
-    it is restored, so later tests never inherit this home by accident."""
+def environment(values: dict[str, str] | None = None) -> Iterator[None]:
+    """The process environment with `values` set while inside; afterwards exactly as it was, so later
+    tests never inherit a home by accident."""
     saved = dict(os.environ)
-    home, dagster_home = root / "home", root / "dagster"
-    dagster_home.mkdir()
-    use_home(home, dagster_home)
+    os.environ.update(values or {})
     try:
-        yield home, dagster_home
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def pipeline_home(root: Path) -> Iterator[tuple[Path, Path]]:
+    """A home and a Dagster instance under root, the environment set for them while inside."""
+    home, dagster_home = root / "home", root / "dagster"
+    dagster_home.mkdir()
+    with environment():
+        use_home(home, dagster_home)
+        yield home, dagster_home

@@ -4,7 +4,6 @@ generator's ground truth (truth/ is written by the generator and never read by t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from pipeline_homes import environment
 
 from harmony_pipeline import canonical
 from harmony_pipeline.settings import PROJECT_ROOT
@@ -118,13 +118,8 @@ def snapshot(warehouse_path) -> dict:
 def run_in(env: dict, settings) -> bool:
     from harmony_pipeline.runner import run_pipeline
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
+    with environment(env):
         return run_pipeline(settings)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_rerun_with_nothing_new_reprocesses_nothing(pipeline_run):
@@ -155,13 +150,8 @@ def test_same_inputs_give_identical_tables_ids_included(pipeline_run, tmp_path):
         "HARMONY_CONTRACTS_DIR": str(home / "contracts"),
         "DAGSTER_HOME": str(tmp_path / "dagster"),
     }
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
+    with environment(env):
         settings = get_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     assert run_in(env, settings)
     first, second = snapshot(pipeline_run["settings"].warehouse), snapshot(settings.warehouse)
     for table in DETERMINISM_TABLES:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
+from pipeline_homes import environment
 
 from harmony_pipeline.survival import write_km_plots
 from harmony_pipeline.transform.project import MANIFEST
@@ -20,13 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 def in_run_environment(run, action):
-    saved = dict(os.environ)
-    os.environ.update(run["env"])
-    try:
+    with environment(run["env"]):
         return action()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_dbt_docs_describe_the_warehouse_and_are_rebuilt_only_when_the_project_changes(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import duckdb
-from marts_dbt_runner import run_dbt
+from dbt_runner import run_dbt
 
 from harmony_pipeline import canonical
 

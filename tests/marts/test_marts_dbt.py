@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_dbt_runner import BUILD_MARTS, run_dbt
+from dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline import canonical
 

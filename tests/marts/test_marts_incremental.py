@@ -1,5 +1,5 @@
 """Incremental outcomes, marts and aggregates (macros/marts_incremental.sql) on a synthetic cohort, through
-the real ingest and the real dbt project, with the helpers of tests/omop/test_incremental.py.
+the real ingest and the real dbt project, with the helpers of tests/incremental_builds.py.
 
 The last delivery of an MDS registry is held back; the warehouse is built, the delivery lands and the
 build runs again incrementally. Before that build every aggregate table gets a marker row: a table that
@@ -11,15 +11,12 @@ refresh, ids and floats included.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "omop"))
-from test_incremental import build, built_without_last_delivery, keep  # noqa: E402
-from warehouse_compare import differences  # noqa: E402
+from incremental_builds import build, built_without_last_delivery, keep
+from warehouse_compare import differences
 
 pytestmark = pytest.mark.slow
 MARK = "TAMPERED"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from marts_dbt_runner import BUILD_MARTS, run_dbt
+from dbt_runner import BUILD_MARTS, run_dbt
 from test_marts_dbt import Rows
 from truth_agreement import build_cohort
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from marts_dbt_runner import BUILD_MARTS, run_dbt
+from dbt_runner import BUILD_MARTS, run_dbt
 
 from harmony_pipeline.privacy.pseudonym import patient_key
 

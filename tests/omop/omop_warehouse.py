@@ -11,13 +11,11 @@ and a death.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from dbt_runner import run_dbt
 
 from harmony_pipeline import canonical
 
@@ -160,33 +158,11 @@ def build_raw_warehouse(path: Path, reverse: bool = False) -> None:
         con.close()
 
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 SELECTION = ["path:seeds", "staging", "changes", "ids", "intermediate", "omop", "dq"]
-
-
-def run_dbt(warehouse: Path, work: Path, *args: str) -> bool:
-    """Run the real dbt CLI against one warehouse file; returns whether every node succeeded.
-
-    A subprocess, so dbt-duckdb's cached connection never outlives the run in the test process."""
-    env = os.environ | {"HARMONY_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [
-            str(dbt), *args,
-            "--project-dir", str(DBT_PROJECT),
-            "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(work / "target"),
-            "--log-path", str(work / "logs"),
-        ],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        print(result.stdout[-5000:], result.stderr[-2000:])
-    return result.returncode == 0
 
 
 def build(tmp: Path, reverse: bool = False) -> Path:
     warehouse = tmp / "warehouse.duckdb"
     build_raw_warehouse(warehouse, reverse=reverse)
-    assert run_dbt(warehouse, tmp, "build", "--select", *SELECTION), "dbt build failed"
+    assert run_dbt(warehouse, tmp, "build", "--select", *SELECTION).returncode == 0, "dbt build failed"
     return warehouse

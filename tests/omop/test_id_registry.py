@@ -13,7 +13,8 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from omop_warehouse import PK_B, build, run_dbt
+from dbt_runner import run_dbt
+from omop_warehouse import PK_B, build
 
 from harmony_pipeline import canonical
 
@@ -64,12 +65,15 @@ def two_deliveries(tmp_path_factory):
     snapshots = {"first": work / "first.duckdb"}
     shutil.copy(first, snapshots["first"])
     land_second_delivery(first)
-    assert run_dbt(first, work, "build", "--exclude", "resource_type:unit_test"), "incremental build failed"
+    assert run_dbt(first, work, "build", "--exclude", "resource_type:unit_test").returncode == 0, (
+        "incremental build failed"
+    )
     snapshots["incremental"] = work / "incremental.duckdb"
     shutil.copy(first, snapshots["incremental"])
-    assert run_dbt(first, work, "build", "--exclude", "resource_type:unit_test", "--full-refresh"), (
-        "refresh failed"
-    )
+    assert (
+        run_dbt(first, work, "build", "--exclude", "resource_type:unit_test", "--full-refresh").returncode
+        == 0
+    ), "refresh failed"
     snapshots["refreshed"] = first
     return snapshots
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from omop_warehouse import DBT_PROJECT, PK_A, PK_C, PK_D, canonical_rows, run_dbt
+from dbt_runner import DBT_PROJECT, run_dbt
+from omop_warehouse import PK_A, PK_C, PK_D, canonical_rows
 
 SPEC = DBT_PROJECT / "seeds" / "cdm_field_spec.csv"
 DUCKDB_TYPES = {"integer": "INTEGER", "varchar": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
@@ -225,7 +226,7 @@ def test_checks_catch_broken_rows_and_a_fatal_failure_fails_the_dq_gate(warehous
     # rows changed in place are recounted by a full refresh (the rebuild job): the per-person partials
     # of an incremental build recount only the persons whose raw rows changed
     dq_models = ("--select", "dq_person_partials", "dq_results", "--full-refresh")
-    assert not run_dbt(broken, tmp_path, "build", *dq_models)  # the fatal-check test fails
+    assert run_dbt(broken, tmp_path, "build", *dq_models).returncode != 0  # the fatal-check test fails
     failed = query(
         broken,
         'select check_name, "table", field, severity, violated_rows from ops.dq_results where not passed',
@@ -268,7 +269,7 @@ def test_an_incremental_build_counts_a_duplicated_key_of_a_changed_person(wareho
         "select violated_rows from ops.dq_results "
         "where check_name = 'isPrimaryKey' and \"table\" = 'measurement'"
     )
-    assert not run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results")
+    assert run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results").returncode != 0
     assert query(broken, "select distinct person_id from intermediate.int_changed_links") == [(changed,)]
     assert query(broken, duplicates) == [(2,)]
     # nothing changed now, and the duplicate is still counted (over the whole table) until it is gone
@@ -277,14 +278,14 @@ def test_an_incremental_build_counts_a_duplicated_key_of_a_changed_person(wareho
         "create or replace table ops.processed_fingerprints as from intermediate.int_person_fingerprint"
     )
     con.close()
-    assert not run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results")
+    assert run_dbt(broken, tmp_path, "build", "--select", "int_changed_links", "dq_results").returncode != 0
     assert query(broken, "select count(*) from intermediate.int_changed_links") == [(0,)]
     assert query(broken, duplicates) == [(2,)]
     con = duckdb.connect(str(broken))
     con.execute("delete from omop.measurement where person_id = ? and measurement_id in "
                 "(select measurement_id from omop.measurement where person_id = ?)", [unchanged, changed])  # fmt: skip
     con.close()
-    assert run_dbt(broken, tmp_path, "build", "--select", "dq_results")
+    assert run_dbt(broken, tmp_path, "build", "--select", "dq_results").returncode == 0
     assert query(broken, duplicates) == [(0,)]
 
 

@@ -1,4 +1,8 @@
-"""Runs the real dbt project of the repository against a given warehouse, in a private target path."""
+"""Runs the real dbt CLI of the repository's project against one warehouse file, in a private target path.
+
+A subprocess, so dbt-duckdb's cached connection never outlives the run in the test process. A module of
+its own (not conftest): the omop, marts and incremental tests import it by name.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DBT_DIR = ROOT / "dbt_project"
+ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT = ROOT / "dbt_project"
 
 
 def run_dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt <args> on `warehouse`; its output is printed when it fails (pytest shows it with the failure)."""
     env = {
         **os.environ,
         "HARMONY_WAREHOUSE": str(warehouse),
@@ -20,9 +25,12 @@ def run_dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProc
     # the dbt Python models import harmony_pipeline: make the checkout importable even when not installed
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+    command = [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
                "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
-    return subprocess.run(command, cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        print(result.stdout[-5000:], result.stderr[-2000:])
+    return result
 
 
 # staging (with the seed it classifies treatments by), outcomes and marts, without the dbt unit tests:
