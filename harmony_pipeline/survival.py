@@ -342,17 +342,26 @@ def comutation_status(mutations) -> pd.DataFrame:
     """One row per (disease, patient, gene) with whether any test found the gene mutated, from the
     comutation_input relation (DuckDB). Aggregated in the database and handed over compactly (patients
     as integer codes, disease and gene as categories): at a million patients the input has 8M rows."""
+    # each patient numbered once, over the distinct patients (a rank over all 8M rows sorted every row:
+    # 1M patients, 2.4 s instead of 4.1 s)
     status = mutations.query(
         "mutations",
         """
-        select disease, dense_rank() over (partition by disease order by patient)::integer as patient,
-               gene, mutated
-        from (
+        with status as (
             select disease, patient, gene, bool_or(mutated) as mutated
             from mutations
             where disease is not null and patient is not null and gene is not null and mutated is not null
             group by all
+        ),
+
+        patients as (
+            select disease, patient, row_number() over (partition by disease order by patient)::integer as code
+            from (select distinct disease, patient from status)
         )
+
+        select status.disease, patients.code as patient, status.gene, status.mutated
+        from status
+        inner join patients using (disease, patient)
         """,
     ).to_arrow_table()
     for name in ("disease", "gene"):
