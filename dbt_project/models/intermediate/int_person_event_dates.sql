@@ -1,28 +1,23 @@
 -- Every dated clinical record of a person (source of observation periods and visits). A visit is an
 -- inpatient stay on a transplant date and an outpatient contact on any other date.
 {{ config(materialized='incremental', unique_key='person_key') }}
-with events as (
-    select person_key, condition_start_date as event_date, source_id, 'condition' as event_kind
-    from {{ ref('int_condition_occurrence') }}
-    union all
-    select person_key, measurement_date, source_id, 'measurement' from {{ ref('int_measurement') }}
-    union all
-    select person_key, drug_exposure_start_date, source_id, 'drug' from {{ ref('int_drug_exposure') }}
-    union all
-    select person_key, drug_exposure_end_date, source_id, 'drug_end' from {{ ref('int_drug_exposure') }}
-    union all
-    select person_key, procedure_date, source_id, 'procedure' from {{ ref('int_procedure_occurrence') }}
-    union all
-    select person_key, observation_date, source_id, 'observation' from {{ ref('int_observation') }}
-    union all
-    select person_key, death_date, source_id, 'death' from {{ ref('int_death') }}
-    union all
-    select person_key, last_contact_date, source_id, 'follow_up' from {{ ref('stg_follow_up') }}
-    union all
-    select person_key, index_date, source_id, 'registration' from {{ ref('stg_patient') }}
-)
-
-select person_key, event_date, event_kind, min(source_id) as source_id
-from events
-where event_date is not null and {{ changed('person_key') }}
-group by person_key, event_date, event_kind
+{#- (relation, date column, event kind): each kind is grouped on its own, as no two kinds share a row
+    (1M patients: 2.9-3.5 s instead of 4.4-4.9 s for one group by over the union of all 50M rows) -#}
+{%- set events = [
+    (ref('int_condition_occurrence'), 'condition_start_date', 'condition'),
+    (ref('int_measurement'), 'measurement_date', 'measurement'),
+    (ref('int_drug_exposure'), 'drug_exposure_start_date', 'drug'),
+    (ref('int_drug_exposure'), 'drug_exposure_end_date', 'drug_end'),
+    (ref('int_procedure_occurrence'), 'procedure_date', 'procedure'),
+    (ref('int_observation'), 'observation_date', 'observation'),
+    (ref('int_death'), 'death_date', 'death'),
+    (ref('stg_follow_up'), 'last_contact_date', 'follow_up'),
+    (ref('stg_patient'), 'index_date', 'registration'),
+] %}
+{%- for relation, date_column, kind in events %}
+select person_key, {{ date_column }} as event_date, '{{ kind }}' as event_kind, min(source_id) as source_id
+from {{ relation }}
+where {{ date_column }} is not null and {{ changed('person_key') }}
+group by person_key, {{ date_column }}
+{{ "union all" if not loop.last }}
+{%- endfor %}
