@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from pipeline_homes import TEST_KEY, pipeline_home
+from pipeline_homes import home_variables, pipeline_home
 
 E2E_PATIENTS = 400
 E2E_SEED = 11
@@ -18,15 +18,12 @@ E2E_SEED = 11
 
 @pytest.fixture
 def harmony_home(tmp_path, monkeypatch) -> Path:
-    """A fresh, empty home for one test (environment restored afterwards)."""
-    for name in ("HARMONY_HOME", "HARMONY_CONTRACTS_DIR", "HARMONY_PSEUDONYM_KEY", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
+    """A fresh, empty home for one test; through monkeypatch, so the environment a test changes with
+    monkeypatch too is restored in one undo."""
     home, dagster_home = tmp_path / "home", tmp_path / "dagster"
     dagster_home.mkdir()
-    monkeypatch.setenv("HARMONY_HOME", str(home))
-    monkeypatch.setenv("HARMONY_CONTRACTS_DIR", str(home / "contracts"))
-    monkeypatch.setenv("HARMONY_PSEUDONYM_KEY", TEST_KEY)
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    for name, value in home_variables(home, dagster_home).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("HARMONY_DEMO", raising=False)
     return home
 

@@ -13,11 +13,18 @@ from pathlib import Path
 TEST_KEY = "test-only-pseudonym-key-7f3a9c2e5b"
 
 
+def home_variables(home: Path, dagster_home: Path) -> dict[str, str]:
+    """The environment of a test home (and HARMONY_DEMO must be unset: no demo key fallback)."""
+    return {
+        "HARMONY_HOME": str(home),
+        "HARMONY_CONTRACTS_DIR": str(home / "contracts"),
+        "HARMONY_PSEUDONYM_KEY": TEST_KEY,
+        "DAGSTER_HOME": str(dagster_home),
+    }
+
+
 def use_home(home: Path, dagster_home: Path) -> None:
-    os.environ["HARMONY_HOME"] = str(home)
-    os.environ["HARMONY_CONTRACTS_DIR"] = str(home / "contracts")
-    os.environ["HARMONY_PSEUDONYM_KEY"] = TEST_KEY
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.update(home_variables(home, dagster_home))
     os.environ.pop("HARMONY_DEMO", None)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from pipeline_homes import environment
+from pipeline_homes import environment, pipeline_home
 
 from harmony_pipeline import canonical
 from harmony_pipeline.settings import PROJECT_ROOT
@@ -140,19 +140,13 @@ def test_rerun_with_nothing_new_reprocesses_nothing(pipeline_run):
 
 def test_same_inputs_give_identical_tables_ids_included(pipeline_run, tmp_path):
     """A second site with a copy of the same landing zone and the same key builds the same tables."""
+    from harmony_pipeline.runner import run_pipeline
     from harmony_pipeline.settings import get_settings
 
-    home = tmp_path / "home"
-    shutil.copytree(Path(pipeline_run["home"]) / "landing", home / "landing")
-    (tmp_path / "dagster").mkdir()
-    env = dict(pipeline_run["env"]) | {
-        "HARMONY_HOME": str(home),
-        "HARMONY_CONTRACTS_DIR": str(home / "contracts"),
-        "DAGSTER_HOME": str(tmp_path / "dagster"),
-    }
-    with environment(env):
+    with pipeline_home(tmp_path) as (home, _):
+        shutil.copytree(Path(pipeline_run["home"]) / "landing", home / "landing")
         settings = get_settings()
-    assert run_in(env, settings)
+        assert run_pipeline(settings)
     first, second = snapshot(pipeline_run["settings"].warehouse), snapshot(settings.warehouse)
     for table in DETERMINISM_TABLES:
         pd.testing.assert_frame_equal(first[table], second[table], obj=table)
