@@ -3,13 +3,15 @@ dbt project changed, never the unit tests (they run in make test: tests/marts/te
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from harmony_pipeline.orchestration import full_refresh_job, rebuild_job
-from harmony_pipeline.settings import DBT_PROJECT_DIR, get_settings
+from harmony_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, get_settings
 from harmony_pipeline.transform.assets import (
+    PROJECT_INPUTS,
     build_args,
     built_digest,
     project_digest,
@@ -63,3 +65,14 @@ def test_the_digest_of_the_last_build_is_kept_in_the_warehouse(harmony_home):
     record_digest(settings, "abc")
     record_digest(settings, project_digest())
     assert built_digest(settings) == project_digest() == project_digest()
+
+
+def test_the_digest_covers_the_python_the_dbt_models_import():
+    """A change to a module a dbt Python model imports (the survival estimators, the karyotype parser)
+    changes what the models compute, so it must change the digest and force a full refresh."""
+    imported = set()
+    for model in DBT_PROJECT_DIR.joinpath("models").rglob("*.py"):
+        imported |= set(re.findall(r"from harmony_pipeline\.(\w+) import", model.read_text()))
+    assert imported, "no dbt Python model imports harmony_pipeline"
+    modules = {path.stem for path in PROJECT_INPUTS if path.parent == PROJECT_ROOT / "harmony_pipeline"}
+    assert imported <= modules
