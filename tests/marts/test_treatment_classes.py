@@ -37,6 +37,10 @@ CASES = {
     "nhl": (("R-CHOP", None, None), "anthracycline-based chemoimmunotherapy"),  # ESMO DLBCL
     "all_ph": (("imatinib+chemo", None, None), "TKI + chemotherapy"),  # ESMO ALL
     "cll": (("venetoclax+obinutuzumab", None, None), "venetoclax + anti-CD20"),  # ESMO CLL
+    "aml_go": (("7+3+GO", None, None), "intensive chemotherapy + gemtuzumab ozogamicin"),  # ELN 2022
+    "aml_ldac_ven": (("LDAC + venetoclax", None, None), "LDAC + venetoclax"),  # ELN 2022: non-intensive
+    "hodgkin": (("ABVD", None, None), "anthracycline-based chemotherapy"),  # ESMO Hodgkin lymphoma 2018
+    "mm_bispecific": ((None, "teclistamab", None), "bispecific T-cell engager"),  # MajesTEC-1
     # real-world spellings: case, spaces, other separators, accents
     "spelled_ven": (("AZA / VEN", None, None), "HMA + venetoclax"),
     "spelled_chop": ((" r chop ", None, None), "anthracycline-based chemoimmunotherapy"),
