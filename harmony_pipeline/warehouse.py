@@ -1,9 +1,11 @@
 """Opening the warehouse: one writer per DuckDB file, so a lock held for a moment by another process
-(an analyst's ad-hoc session, a report) is waited out instead of failing the run."""
+(an analyst's ad-hoc session, a report) is waited out instead of failing the run. And compacting it
+once incremental builds have left enough deleted rows."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import duckdb
 
@@ -28,3 +30,53 @@ def connect_warehouse(
                 raise
             time.sleep(wait_seconds * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+# Incremental builds delete the rebuilt persons' rows and nothing vacuums them (Settings.duckdb_config):
+# the deleted rows stay in their row groups, and the file grows. Once the persons rebuilt since the last
+# compaction reach COMPACT_AFTER of all persons, one checkpoint with vacuum rewrites those row groups.
+# Measured at 1M patients, four deliveries of four sources (40% of the persons): 0.45 GB more file per
+# build and no slower builds; one compaction after the four took 29.6 s, where a vacuum after each build
+# took 10.7-16.2 s.
+COMPACT_AFTER = 0.5
+COMPACTION_STATE = "ops.compaction_state"
+DUCKDB_DEFAULT_VACUUM_TASKS = 100
+
+
+@dataclass(frozen=True)
+class Compaction:
+    rebuilt_persons: int  # since the last compaction, this build's included
+    persons: int
+    seconds: float | None  # None: not due, nothing done
+
+
+def compact_if_due(settings: Settings, full_refresh: bool) -> Compaction:
+    """Count the persons the last dbt build rebuilt (a full refresh recreates every table: none left
+    deleted) and compact the warehouse when they reach COMPACT_AFTER of all persons."""
+    with connect_warehouse(settings) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {COMPACTION_STATE.split('.')[0]}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {COMPACTION_STATE} AS SELECT 0::BIGINT AS rebuilt_persons")
+        rebuilt = 0
+        if not full_refresh:
+            rebuilt = con.execute(f"SELECT rebuilt_persons FROM {COMPACTION_STATE}").fetchone()[0]
+            rebuilt += _count(con, "intermediate.int_changed_links", "count(DISTINCT person_key)")
+        persons = _count(con, "intermediate.int_person", "count(*)")
+        due = persons > 0 and rebuilt >= COMPACT_AFTER * persons
+        if due:
+            con.execute(f"SET max_vacuum_tasks = {DUCKDB_DEFAULT_VACUUM_TASKS}")
+        # the update is also what makes the checkpoint below happen (DuckDB skips one with nothing to write)
+        con.execute(f"UPDATE {COMPACTION_STATE} SET rebuilt_persons = ?", [0 if due else rebuilt])
+        if not due:
+            return Compaction(rebuilt, persons, None)
+        started = time.monotonic()
+        con.execute("CHECKPOINT")
+        return Compaction(rebuilt, persons, time.monotonic() - started)
+
+
+def _count(con, table: str, aggregate: str) -> int:
+    schema, name = table.split(".")
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    return con.execute(f"SELECT {aggregate} FROM {table}").fetchone()[0] if exists else 0

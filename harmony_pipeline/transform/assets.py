@@ -19,7 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from harmony_pipeline.orchestration import rebuild_job
 from harmony_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, get_settings
 from harmony_pipeline.transform.project import MANIFEST
-from harmony_pipeline.warehouse import connect_warehouse
+from harmony_pipeline.warehouse import compact_if_due, connect_warehouse
 
 RAW_ASSET_KEY = AssetKey(["landing", "raw_deliveries"])
 
@@ -90,6 +90,12 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
         raise invocation.get_error() or RuntimeError("dbt build failed")
     if context.selected_asset_keys == context.assets_def.keys:  # a subset leaves the rest as it was
         record_digest(settings, digest)
+    compaction = compact_if_due(settings, full_refresh="--full-refresh" in args)
+    if compaction.seconds is not None:
+        context.log.info(
+            f"compacted the warehouse in {compaction.seconds:.1f} s: {compaction.rebuilt_persons} persons "
+            f"rebuilt since the last compaction, of {compaction.persons}"
+        )
 
 
 def build_args(job_name: str, built: str | None, current: str, static: list[str]) -> list[str]:

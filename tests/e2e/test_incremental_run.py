@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import duckdb
 import pytest
 from pipeline_homes import pipeline_home
 from warehouse_compare import differences
@@ -60,3 +61,17 @@ def test_the_run_after_a_new_delivery_builds_incrementally_without_the_static_no
 def test_the_incremental_run_equals_the_rebuild(runs):
     assert runs["rebuilt"]
     assert differences(runs["incremental"], runs["warehouse"]) == {}
+
+
+def test_the_incremental_run_counts_the_persons_it_rebuilt_toward_a_compaction(runs):
+    from harmony_pipeline.warehouse import COMPACT_AFTER, COMPACTION_STATE
+
+    with duckdb.connect(str(runs["incremental"]), read_only=True) as con:
+        counted = con.execute(f"SELECT rebuilt_persons FROM {COMPACTION_STATE}").fetchone()[0]
+        changed = con.execute(
+            "SELECT count(DISTINCT person_key) FROM intermediate.int_changed_links"
+        ).fetchone()[0]
+        persons = con.execute("SELECT count(*) FROM intermediate.int_person").fetchone()[0]
+    assert 0 < changed < persons
+    # the first run was a full refresh (nothing deleted): only the second run's persons count
+    assert counted == (0 if changed >= COMPACT_AFTER * persons else changed)
