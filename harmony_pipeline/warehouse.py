@@ -37,7 +37,7 @@ def connect_warehouse(
 # compaction reach COMPACT_AFTER of all persons, one checkpoint with vacuum rewrites those row groups.
 # Measured at 1M patients, four deliveries of four sources (40% of the persons): 0.45 GB more file per
 # build and no slower builds; one compaction after the four took 29.6 s, where a vacuum after each build
-# took 10.7-16.2 s.
+# took 10.7 to 21.9 s.
 COMPACT_AFTER = 0.5
 COMPACTION_STATE = "ops.compaction_state"
 DUCKDB_DEFAULT_VACUUM_TASKS = 100
@@ -54,23 +54,33 @@ def compact_if_due(settings: Settings, full_refresh: bool) -> Compaction:
     """Count the persons the last dbt build rebuilt (a full refresh recreates every table: none left
     deleted) and compact the warehouse when they reach COMPACT_AFTER of all persons."""
     with connect_warehouse(settings) as con:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {COMPACTION_STATE.split('.')[0]}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {COMPACTION_STATE} AS SELECT 0::BIGINT AS rebuilt_persons")
+        _create_state(con)
         rebuilt = 0
         if not full_refresh:
             rebuilt = con.execute(f"SELECT rebuilt_persons FROM {COMPACTION_STATE}").fetchone()[0]
             rebuilt += _count(con, "intermediate.int_changed_links", "count(DISTINCT person_key)")
         persons = _count(con, "intermediate.int_person", "count(*)")
-        due = persons > 0 and rebuilt >= COMPACT_AFTER * persons
-        if due:
-            con.execute(f"SET max_vacuum_tasks = {DUCKDB_DEFAULT_VACUUM_TASKS}")
-        # the update is also what makes the checkpoint below happen (DuckDB skips one with nothing to write)
-        con.execute(f"UPDATE {COMPACTION_STATE} SET rebuilt_persons = ?", [0 if due else rebuilt])
-        if not due:
-            return Compaction(rebuilt, persons, None)
-        started = time.monotonic()
-        con.execute("CHECKPOINT")
-        return Compaction(rebuilt, persons, time.monotonic() - started)
+        if persons > 0 and rebuilt >= COMPACT_AFTER * persons:
+            return Compaction(rebuilt, persons, compact(con))
+        con.execute(f"UPDATE {COMPACTION_STATE} SET rebuilt_persons = ?", [rebuilt])
+        return Compaction(rebuilt, persons, None)
+
+
+def compact(con) -> float:
+    """One checkpoint with vacuum, which rewrites the row groups deletes have thinned, and the count
+    started again; returns its seconds."""
+    _create_state(con)
+    con.execute(f"SET max_vacuum_tasks = {DUCKDB_DEFAULT_VACUUM_TASKS}")
+    # the update is also what makes the checkpoint happen (DuckDB skips one with nothing to write)
+    con.execute(f"UPDATE {COMPACTION_STATE} SET rebuilt_persons = 0")
+    started = time.monotonic()
+    con.execute("CHECKPOINT")
+    return time.monotonic() - started
+
+
+def _create_state(con) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {COMPACTION_STATE.split('.')[0]}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {COMPACTION_STATE} AS SELECT 0::BIGINT AS rebuilt_persons")
 
 
 def _count(con, table: str, aggregate: str) -> int:

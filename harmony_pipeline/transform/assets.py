@@ -90,6 +90,7 @@ def harmony_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
         raise invocation.get_error() or RuntimeError("dbt build failed")
     if context.selected_asset_keys == context.assets_def.keys:  # a subset leaves the rest as it was
         record_digest(settings, digest)
+    # a subset counts the changed links too: too early a compaction costs time, never rows
     compaction = compact_if_due(settings, full_refresh="--full-refresh" in args)
     if compaction.seconds is not None:
         context.log.info(
