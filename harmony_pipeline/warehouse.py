@@ -35,8 +35,8 @@ def connect_warehouse(
 # Incremental builds delete the rebuilt persons' rows and nothing vacuums them (Settings.duckdb_config):
 # the deleted rows stay in their row groups, and the file grows. Once the persons rebuilt since the last
 # compaction reach COMPACT_AFTER of all persons, one checkpoint with vacuum rewrites those row groups.
-# Measured at 1M patients, four deliveries of four sources (40% of the persons): 0.45 GB more file per
-# build and no slower builds; one compaction after the four took 29.6 s, where a vacuum after each build
+# Measured at 1M patients, four deliveries of four sources (52% of the persons): 0.45 GB more file per
+# build and no slower builds; one compaction after the four took 28 to 30 s, where a vacuum after each build
 # took 10.7 to 21.9 s.
 COMPACT_AFTER = 0.5
 COMPACTION_STATE = "ops.compaction_state"
