@@ -22,7 +22,7 @@ import pandas as pd
 
 from harmony_pipeline import canonical
 from harmony_pipeline.settings import PROJECT_ROOT, get_settings
-from harmony_pipeline.warehouse import compact, connect_warehouse
+from harmony_pipeline.warehouse import compact, connect_warehouse, rebuilt_by_last_build
 
 BENCH_DIR_ENV = "HARMONY_BENCH_DIR"  # where cohorts and results go (default bench/ in the project)
 STAGES = ("synth", "landing", "quality", "omop", "outcomes", "marts", "privacy", "publish")
@@ -148,11 +148,8 @@ def incremental_run(defs, instance, source: str, held_back: Path) -> dict:
 
 
 def rebuilt_persons(warehouse: Path) -> int:
-    """The persons the last incremental build rebuilt (their rows deleted and inserted again)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(
-            "SELECT count(DISTINCT person_key) FROM intermediate.int_changed_links"
-        ).fetchone()[0]
+        return rebuilt_by_last_build(con)
 
 
 def raw_row_share(warehouse: Path, source: str, delivery: str) -> float:

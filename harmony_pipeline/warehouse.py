@@ -40,7 +40,6 @@ def connect_warehouse(
 # took 10.7 to 21.9 s.
 COMPACT_AFTER = 0.5
 COMPACTION_STATE = "ops.compaction_state"
-DUCKDB_DEFAULT_VACUUM_TASKS = 100
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def compact_if_due(settings: Settings, full_refresh: bool) -> Compaction:
         rebuilt = 0
         if not full_refresh:
             rebuilt = con.execute(f"SELECT rebuilt_persons FROM {COMPACTION_STATE}").fetchone()[0]
-            rebuilt += _count(con, "intermediate.int_changed_links", "count(DISTINCT person_key)")
+            rebuilt += rebuilt_by_last_build(con)
         persons = _count(con, "intermediate.int_person", "count(*)")
         if persons > 0 and rebuilt >= COMPACT_AFTER * persons:
             return Compaction(rebuilt, persons, compact(con))
@@ -70,12 +69,17 @@ def compact(con) -> float:
     """One checkpoint with vacuum, which rewrites the row groups deletes have thinned, and the count
     started again; returns its seconds."""
     _create_state(con)
-    con.execute(f"SET max_vacuum_tasks = {DUCKDB_DEFAULT_VACUUM_TASKS}")
+    con.execute("RESET max_vacuum_tasks")  # to DuckDB's default, not the connection's 0
     # the update is also what makes the checkpoint happen (DuckDB skips one with nothing to write)
     con.execute(f"UPDATE {COMPACTION_STATE} SET rebuilt_persons = 0")
     started = time.monotonic()
     con.execute("CHECKPOINT")
     return time.monotonic() - started
+
+
+def rebuilt_by_last_build(con) -> int:
+    """The persons the last incremental dbt build rebuilt (their rows deleted and inserted again)."""
+    return _count(con, "intermediate.int_changed_links", "count(DISTINCT person_key)")
 
 
 def _create_state(con) -> None:
