@@ -1,9 +1,12 @@
 """Every DuckDB the pipeline opens is capped: the warehouse connection in Python and dbt's own, so a
-million-patient run fits a modest machine and spills to disk instead of taking 80% of RAM."""
+million-patient run fits a modest machine and spills to disk instead of taking 80% of RAM. Both keep
+the buffers they free in a block pool of the cap's size (no page faults to take them again)."""
 
 from __future__ import annotations
 
 import subprocess
+
+import pytest
 
 from harmony_pipeline.settings import MEMORY_LIMIT_ENV, THREADS_ENV, get_settings
 from harmony_pipeline.transform.project import dbt_resource
@@ -21,11 +24,22 @@ def test_warehouse_connections_follow_the_configured_cap(harmony_home, monkeypat
     monkeypatch.setenv(THREADS_ENV, "1")
     settings = get_settings()
     with connect_warehouse(settings) as con:
-        limit, threads = con.execute(
-            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        limit, pool, threads = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('block_allocator_memory'), "
+            "current_setting('threads')"
         ).fetchone()
     assert 0.85 < gib(limit) < 1.0  # 1 GB = 0.93 GiB
+    assert gib(pool) == pytest.approx(gib(limit), abs=0.1)  # DuckDB shows both rounded
     assert threads == 1
+
+
+def test_a_cap_given_as_a_share_of_memory_sizes_the_pool(harmony_home, monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "25%")
+    with connect_warehouse(get_settings()) as con:
+        limit, pool = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('block_allocator_memory')"
+        ).fetchone()
+    assert gib(limit) > 0.5 and gib(pool) == pytest.approx(gib(limit), abs=0.1)
 
 
 def test_dbt_runs_under_the_same_cap(harmony_home, monkeypatch):
@@ -40,7 +54,8 @@ def test_dbt_runs_under_the_same_cap(harmony_home, monkeypatch):
             dbt.dbt_executable,
             "show",
             "--inline",
-            "select current_setting('memory_limit') as memory_limit",
+            "select current_setting('memory_limit') as memory_limit, "
+            "current_setting('block_allocator_memory') as block_pool",
             "--project-dir",
             dbt.project_dir,
             "--profiles-dir",
@@ -59,3 +74,5 @@ def test_dbt_runs_under_the_same_cap(harmony_home, monkeypatch):
     assert "MiB" in shown.stdout
     value = shown.stdout.split('"memory_limit": "')[1].split('"')[0]
     assert 600 < gib(value) * 1024 < 700  # 700 MB = 667.5 MiB: dbt did not fall back to 80% of RAM
+    pool = shown.stdout.split('"block_pool": "')[1].split('"')[0]
+    assert gib(pool) == pytest.approx(gib(value), abs=0.1)  # not the profile's default of 3GB
