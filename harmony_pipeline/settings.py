@@ -84,7 +84,8 @@ class Settings:
         deleted from (1M patients: 2.5 to 22 s). warehouse.compact_if_due vacuums when it is worth it.
         DuckDB's block pool up to the cap: buffers it frees are kept for reuse instead of being handed back
         to the kernel and faulted in again (1M patients, one source's delivery replayed in dbt: 4.0M page
-        faults and 14-16 s of kernel time without it, 2.4M and 9-10 s with it; 57-62 s against 52-53 s)."""
+        faults and 13.5-15.7 s of kernel time without it, 2.4M and 9-10 s with it; 56-62 s against 52-53 s).
+        The pool keeps a connection's high-water mark until it closes (README, Benchmark)."""
         memory_limit = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
         return {
             "memory_limit": memory_limit,
