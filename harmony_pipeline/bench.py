@@ -126,7 +126,8 @@ def incremental_run(defs, instance, source: str, held_back: Path) -> dict:
     from harmony_pipeline.orchestration import full_refresh_job
     from harmony_pipeline.runner import progress
 
-    held_back.rename(get_settings().landing / source / held_back.name)
+    settings = get_settings()
+    held_back.rename(settings.landing / source / held_back.name)
     progress(f"incremental delivery {source}/{held_back.name}")
     started = time.monotonic()
     with PeakMemory() as memory:
@@ -136,32 +137,28 @@ def incremental_run(defs, instance, source: str, held_back: Path) -> dict:
     seconds = time.monotonic() - started
     if not result.success:
         raise RuntimeError(f"the incremental run of {source} failed")
+    with connect_warehouse(settings, read_only=True) as con:
+        share, rebuilt = raw_row_share(con, source, held_back.name), rebuilt_by_last_build(con)
     return {
         "source": source,
         "delivery": held_back.name,
         "seconds": round(seconds, 2),
-        "share_of_raw_rows": raw_row_share(get_settings().warehouse, source, held_back.name),
-        "rebuilt_persons": rebuilt_persons(get_settings().warehouse),
+        "share_of_raw_rows": share,
+        "rebuilt_persons": rebuilt,
         "peak_memory_mb": round(memory.peak_mb, 1),
         "step_seconds": {step: round(seconds, 2) for step, seconds in step_seconds(result).items()},
     }
 
 
-def rebuilt_persons(warehouse: Path) -> int:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return rebuilt_by_last_build(con)
-
-
-def raw_row_share(warehouse: Path, source: str, delivery: str) -> float:
+def raw_row_share(con, source: str, delivery: str) -> float:
     """The delivery's raw rows over all raw rows: what it asks of a run before any fixed cost."""
     union = " UNION ALL ".join(
         f'SELECT source_id, delivery_id FROM raw."{entity}"' for entity in canonical.ENTITIES
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        mine, total = con.execute(
-            f"SELECT count(*) FILTER (source_id = ? AND delivery_id = ?), count(*) FROM ({union})",
-            [source, delivery],
-        ).fetchone()
+    mine, total = con.execute(
+        f"SELECT count(*) FILTER (source_id = ? AND delivery_id = ?), count(*) FROM ({union})",
+        [source, delivery],
+    ).fetchone()
     return round(mine / total, 4)
 
 
@@ -220,8 +217,8 @@ def floor_seconds(landing: Path, output_rows: int, workdir: Path) -> dict:
     }
 
 
-def omop_rows(warehouse: Path) -> int:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+def omop_rows(settings) -> int:
+    with connect_warehouse(settings, read_only=True) as con:
         tables = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'omop'"
         ).fetchall()
@@ -298,7 +295,7 @@ def bench_one(patients: int, seed: int, reuse: bool) -> dict:
     for run in incremental:
         run["compaction_seconds"] = round(compaction_seconds * run["rebuilt_persons"] / max(rebuilt, 1), 2)
         run["over_full"] = round((run["seconds"] + run["compaction_seconds"]) / pipeline_seconds, 3)
-    rows = omop_rows(settings.warehouse)
+    rows = omop_rows(settings)
     progress(f"bench {patients:,}: floor (DuckDB alone)")
     floor = floor_seconds(settings.landing, rows, home)
     return {
