@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from harmony_pipeline.privacy.pseudonym import (
     patient_key,
     pseudonym,
     pseudonymise,
+    pseudonyms,
     top_code_age,
 )
 
@@ -76,6 +79,20 @@ def test_patient_key_matches_the_vectorised_pseudonyms():
     vectorised = pseudonymise(KEY, PATIENT_DOMAIN, sources, ids).tolist()
     assert vectorised == [patient_key(KEY, s, i) for s, i in zip(sources, ids, strict=True)]
     assert len(set(vectorised)) == 3
+
+
+@pytest.mark.parametrize("key", [b"k", KEY, bytes(range(64)), bytes(range(200))])
+def test_pseudonyms_are_the_standard_hmac_sha256_for_keys_shorter_equal_and_longer_than_a_block(key):
+    # the batch keeps SHA-256's keyed inner and outer states; a key over 64 bytes is hashed first (RFC 2104)
+    messages = ["A-001", "", "Zoë\x1f1951-02-03", "x" * 300]
+    expected = [hmac.new(key, f"patient\x1f{m}".encode(), hashlib.sha256).hexdigest() for m in messages]
+    assert list(pseudonyms(key, PATIENT_DOMAIN, messages)) == expected
+    assert pseudonym(key, PATIENT_DOMAIN, "A-001") == expected[0]
+    digest = hmac.new(key, b"date-shift\x1fA-001", hashlib.sha256).digest()
+    magnitude = int.from_bytes(digest[:8], "big") % 180 + 1
+    assert date_shift_days(key, pd.Series(["A-001"]), 180).iloc[0] == (
+        magnitude if digest[8] & 1 else -magnitude
+    )
 
 
 def test_top_code_age():
