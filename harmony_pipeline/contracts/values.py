@@ -55,9 +55,14 @@ def normalised(s: pd.Series) -> pd.Series:
 
 
 def apply_map(s: pd.Series, value_map: dict[str, str]) -> pd.Series:
-    """Mapped codes; an unmapped label passes through verbatim so the quality gate can quarantine it."""
-    mapped = normalised(s).map(value_map).astype("string")
-    return mapped.fillna(as_text(s))
+    """Mapped codes; an unmapped label passes through verbatim so the quality gate can quarantine it.
+
+    Each distinct value is mapped once (a coded column has a handful: the text work per row was 6% of a
+    delivery's read time)."""
+    codes, uniques = pd.factorize(s)  # missing: -1, so NA
+    distinct = pd.Series(uniques)
+    mapped = normalised(distinct).map(value_map).astype("string").fillna(as_text(distinct))
+    return pd.Series(mapped.array.take(codes, allow_fill=True), index=s.index)
 
 
 def to_double(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
