@@ -54,26 +54,36 @@ def normalised(s: pd.Series) -> pd.Series:
     return as_text(s).str.strip().str.casefold()
 
 
-def apply_map(s: pd.Series, value_map: dict[str, str]) -> pd.Series:
-    """Mapped codes; an unmapped label passes through verbatim so the quality gate can quarantine it.
+def per_distinct(s: pd.Series, convert) -> pd.Series:
+    """convert(the distinct values) taken back to every row: the text work runs once per distinct value
+    (a coded column has a handful, and dates and numbers repeat too). A missing value stays missing."""
+    codes, uniques = pd.factorize(s)
+    converted = convert(pd.Series(uniques))
+    return pd.Series(converted.array.take(codes, allow_fill=True), index=s.index)
 
-    Each distinct value is mapped once (a coded column has a handful: the text work per row was 6% of a
-    delivery's read time)."""
-    codes, uniques = pd.factorize(s)  # missing: -1, so NA
-    distinct = pd.Series(uniques)
-    mapped = normalised(distinct).map(value_map).astype("string").fillna(as_text(distinct))
-    return pd.Series(mapped.array.take(codes, allow_fill=True), index=s.index)
+
+def apply_map(s: pd.Series, value_map: dict[str, str]) -> pd.Series:
+    """Mapped codes; an unmapped label passes through verbatim so the quality gate can quarantine it."""
+    return per_distinct(
+        s, lambda distinct: normalised(distinct).map(value_map).astype("string").fillna(as_text(distinct))
+    )
 
 
 def to_double(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         out = s.astype("float64")
     else:
-        text = as_text(s).str.strip()
-        if decimal != ".":
-            # a dot is then no decimal mark: "1.5" in a decimal-comma file is a reject, not 1.5
-            text = text.mask(text.str.contains(".", regex=False), "x").str.replace(decimal, ".", regex=False)
-        out = pd.to_numeric(text, errors="coerce").astype("float64")
+
+        def parse(distinct: pd.Series) -> pd.Series:
+            text = as_text(distinct).str.strip()
+            if decimal != ".":
+                # a dot is then no decimal mark: "1.5" in a decimal-comma file is a reject, not 1.5
+                text = text.mask(text.str.contains(".", regex=False), "x").str.replace(
+                    decimal, ".", regex=False
+                )
+            return pd.to_numeric(text, errors="coerce").astype("float64")
+
+        out = per_distinct(s, parse)
     out = out.where(np.isfinite(out))
     return out, s.notna() & out.isna()
 
@@ -102,8 +112,12 @@ def to_date(s: pd.Series, fmt: str, origin: str | None = None) -> tuple[pd.Serie
         out[is_date] = pd.to_datetime(s[is_date].astype(object), errors="coerce").dt.normalize()
     rest = s.notna() & ~is_date
     if rest.any():
-        text = as_text(s[rest]).str.strip()
-        out[rest] = pd.to_datetime(text.astype(object), format=fmt, errors="coerce")
+        out[rest] = per_distinct(
+            s[rest],
+            lambda distinct: pd.to_datetime(
+                as_text(distinct).str.strip().astype(object), format=fmt, errors="coerce"
+            ),
+        )
     return out, s.notna() & out.isna()
 
 
