@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from harmony_pipeline.contracts.values import apply_map
+from harmony_pipeline.contracts.values import apply_map, to_date, to_double
 
 SEX = {"male": "M", "m": "M", "female": "F", "1": "M", "2": "F"}
 
@@ -33,3 +35,22 @@ def test_apply_map_reads_numbers_and_flags_as_their_text():
     mixed = pd.Series([1, 2.0, True, "2", None, 3.5], dtype=object)
     assert apply_map(mixed, SEX).tolist() == ["M", "F", "M", "F", pd.NA, "3.5"]
     assert apply_map(pd.Series([2.0, float("nan"), 1.0]), SEX).tolist() == ["F", pd.NA, "M"]
+
+
+def test_to_double_types_each_row_and_flags_the_untypable_ones():
+    text = pd.Series([" 1,5", "1,5", "1.5", None, "x", "2"], index=[5, 4, 3, 2, 1, 0], dtype="string")
+    number, bad = to_double(text, decimal=",")
+    # a dot is no decimal mark in a decimal-comma file: "1.5" is a reject, not 1.5 (nor 15)
+    assert number.index.tolist() == [5, 4, 3, 2, 1, 0]
+    assert number.iloc[[0, 1, 5]].tolist() == [1.5, 1.5, 2.0]
+    assert number.iloc[[2, 3, 4]].isna().all()
+    assert bad.tolist() == [False, False, True, False, True, False]
+
+
+def test_to_date_parses_text_and_keeps_date_objects():
+    values = pd.Series(["2020-02-01", dt.date(2019, 5, 6), " 2020-02-01 ", "2020-02-30", None], dtype=object)
+    dates, bad = to_date(values, "%Y-%m-%d")
+    assert dates.iloc[[0, 1, 2]].tolist() == [pd.Timestamp("2020-02-01"), pd.Timestamp("2019-05-06"),
+                                               pd.Timestamp("2020-02-01")]  # fmt: skip
+    assert dates.iloc[[3, 4]].isna().all()
+    assert bad.tolist() == [False, False, False, True, False]
