@@ -276,32 +276,23 @@ class _Keys:
         fallback = prefix + unique
         person = _hash_unique(key, PERSON_DOMAIN, message.fillna(fallback))
         self.index = pd.Index(unique.to_numpy())
-        self.patient = patient.to_numpy()
-        self.person = person.to_numpy()
+        self.patient = pd.array(patient.to_numpy(), dtype="string")  # typed once per delivery
+        self.person = pd.array(person.to_numpy(), dtype="string")
         self.key = key
         self._shift: np.ndarray | None = None
 
     def of_rows(self, pids: pd.Series, window: int) -> tuple[pd.Series, pd.Series, pd.Series]:
-        """patient_key, person_key and date shift (days) of each row's patient, looked up once per
-        distinct patient of the rows (an unknown id gets none, as Series.map gives)."""
-        if self._shift is None:  # per person, computed once per delivery
-            self._shift = date_shift_days(self.key, pd.Series(self.person), window).to_numpy(dtype="float64")
-        codes, uniques = pd.factorize(pids)
-        at = self.index.get_indexer(uniques)  # each distinct patient's place in the keys; -1: unknown
-        unknown = at < 0
+        """patient_key, person_key and date shift (days) of each row's patient (an unknown id gets none,
+        as Series.map gives)."""
+        if self._shift is None:  # per person, computed once per delivery; the last: an unknown id's
+            shift = date_shift_days(self.key, pd.Series(self.person), window).to_numpy(dtype="float64")
+            self._shift = np.append(shift, np.nan)
+        at = self.index.get_indexer(pids)  # each row's patient's place in the keys; -1: unknown
 
-        def per_row(values: np.ndarray, missing) -> np.ndarray:  # picked once per patient, then taken
-            picked = values[at]
-            picked[unknown] = missing
-            return picked
+        def keys(values) -> pd.Series:
+            return pd.Series(values.take(at, allow_fill=True), index=pids.index)
 
-        def keys(values: np.ndarray) -> pd.Series:
-            text = pd.array(per_row(values, None), dtype="string")
-            return pd.Series(text.take(codes, allow_fill=True), index=pids.index)
-
-        days = np.append(per_row(self._shift, np.nan), np.nan)  # the last: rows without a patient id
-        shift = pd.Series(days[np.where(codes < 0, len(days) - 1, codes)], index=pids.index)
-        return keys(self.patient), keys(self.person), shift
+        return keys(self.patient), keys(self.person), pd.Series(self._shift[at], index=pids.index)
 
 
 # ------------------------------------------------------------------------------------------- mapping
