@@ -57,7 +57,10 @@ def normalised(s: pd.Series) -> pd.Series:
 def per_distinct(s: pd.Series, convert) -> pd.Series:
     """convert(the distinct values) taken back to every row: the text work runs once per distinct value
     (a coded column has a handful, and dates and numbers repeat too). A missing value stays missing."""
-    codes, uniques = pd.factorize(s)
+    try:
+        codes, uniques = pd.factorize(s)
+    except TypeError:  # unhashable values (a list in a JSON field): converted row by row
+        return convert(s)
     converted = convert(pd.Series(uniques))
     return pd.Series(converted.array.take(codes, allow_fill=True), index=s.index)
 

@@ -25,21 +25,21 @@ def _hmac_sha256(key: bytes):
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
-    def digest(message: bytes):
+    def mac(message: bytes):  # a finished hash object: .digest() or .hexdigest()
         hashed = inner.copy()
         hashed.update(message)
         result = outer.copy()
         result.update(hashed.digest())
         return result
 
-    return digest
+    return mac
 
 
 def pseudonyms(key: bytes, domain: str, messages) -> np.ndarray:
     """Hex HMAC-SHA256 of the domain tag and each message (parts already joined by the unit separator)."""
-    digest = _hmac_sha256(key)
+    mac = _hmac_sha256(key)
     prefix = domain + "\x1f"
-    return np.array([digest((prefix + m).encode("utf-8")).hexdigest() for m in messages], dtype=object)
+    return np.array([mac((prefix + m).encode("utf-8")).hexdigest() for m in messages], dtype=object)
 
 
 def pseudonym(key: bytes, domain: str, *parts: str) -> str:
@@ -58,10 +58,10 @@ def pseudonymise(key: bytes, domain: str, *columns: pd.Series) -> pd.Series:
 def date_shift_days(key: bytes, person_keys: pd.Series, window: int) -> pd.Series:
     """Per-person shift in [-window, window] days, never 0, the same for a person everywhere."""
     codes, uniques = pd.factorize(person_keys)
-    digest = _hmac_sha256(key)
+    mac = _hmac_sha256(key)
     offsets = np.empty(len(uniques), dtype=np.int64)
     for i, person in enumerate(uniques):
-        hashed = digest(f"{DATE_SHIFT_DOMAIN}\x1f{person}".encode()).digest()
+        hashed = mac(f"{DATE_SHIFT_DOMAIN}\x1f{person}".encode()).digest()
         magnitude = int.from_bytes(hashed[:8], "big") % window + 1  # 1..window
         offsets[i] = magnitude if hashed[8] & 1 else -magnitude
     return pd.Series(offsets[codes], index=person_keys.index)

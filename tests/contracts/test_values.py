@@ -54,3 +54,14 @@ def test_to_date_parses_text_and_keeps_date_objects():
                                                pd.Timestamp("2020-02-01")]  # fmt: skip
     assert dates.iloc[[3, 4]].isna().all()
     assert bad.tolist() == [False, False, False, True, False]
+
+
+def test_a_list_or_object_where_a_value_belongs_is_untypable_not_a_crash():
+    # a JSON field holding a list is no value of any type: a reject of that row, not a failed delivery
+    delivered = pd.Series([[1, 2], "2", {"a": 1}, None], dtype=object)
+    number, bad = to_double(delivered)
+    assert bad.tolist() == [True, False, True, False]
+    assert number.iloc[1] == 2.0
+    assert apply_map(delivered, SEX).tolist() == ["[1, 2]", "F", "{'a': 1}", pd.NA]
+    dates, bad = to_date(delivered, "%Y-%m-%d")
+    assert bad.tolist() == [True, True, True, False]
