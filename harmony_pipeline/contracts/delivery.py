@@ -40,7 +40,7 @@ from harmony_pipeline.contracts.values import (
     to_double,
     typed_empty,
 )
-from harmony_pipeline.privacy.pseudonym import PATIENT_DOMAIN, PERSON_DOMAIN, date_shift_days, pseudonyms
+from harmony_pipeline.privacy.pseudonym import PATIENT_DOMAIN, PERSON_DOMAIN, date_shift_days, pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -216,13 +216,6 @@ def _malformed_pids(spec: FileSpec, raw: RawFile) -> frozenset[str]:
 # ------------------------------------------------------------------------------------------- keys
 
 
-def _hash_unique(key: bytes, domain: str, messages: pd.Series) -> pd.Series:
-    """HMAC of each distinct message once (messages already joined with the unit separator)."""
-    codes, uniques = pd.factorize(messages)
-    hashed = pseudonyms(key, domain, uniques)
-    return pd.Series(hashed[codes] if len(codes) else [], index=messages.index, dtype="string")
-
-
 def _linkage(contract: Contract, tables: dict[str, list[_Table]]) -> pd.Series:
     """Source patient id -> linkage message 'birth\\x1fsex\\x1finitials' from files declaring linkage."""
     messages = []
@@ -270,11 +263,11 @@ class _Keys:
         pids = [t.frame["_pid"] for ts in tables.values() for t in ts]
         unique = pd.Series(pd.unique(pd.concat(pids, ignore_index=True)) if pids else [], dtype="string")
         prefix = contract.source_id + "\x1f"
-        patient = _hash_unique(key, PATIENT_DOMAIN, prefix + unique)
+        patient = pseudonymise(key, PATIENT_DOMAIN, prefix + unique)  # each distinct message hashed once
         linkage = _linkage(contract, tables)
         message = unique.map(linkage).astype("string")
         fallback = prefix + unique
-        person = _hash_unique(key, PERSON_DOMAIN, message.fillna(fallback))
+        person = pseudonymise(key, PERSON_DOMAIN, message.fillna(fallback))
         self.index = pd.Index(unique.to_numpy())
         self.patient = pd.array(patient.to_numpy(), dtype="string")  # typed once per delivery
         self.person = pd.array(person.to_numpy(), dtype="string")
