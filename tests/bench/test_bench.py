@@ -54,6 +54,9 @@ def test_the_report_holds_the_run_its_stages_and_the_floor(bench):
         result["pipeline_seconds"] / floor, rel=0.005 / floor
     )
     assert result["floor_rows_read"] > 0 and result["peak_memory_mb"] > 0
+    # what a launched run pays before its first step is measured and printed
+    assert result["launch_seconds"] > 0
+    assert f"its own: {result['launch_seconds']:.1f} s more than each run above" in printed
     # the printed table and the targets say the same: sizes not run are not measured
     assert f"{PATIENTS:>10,}" in printed
     assert "1M end to end: not measured" in "\n".join(report["targets"])
