@@ -29,7 +29,7 @@ defs = Definitions(
     resources={"dbt": dbt_resource()},
     # Every run's steps in the run's own process, as `harmony run` and the bench execute them. Dagster's
     # default (a process per step) imports Dagster, these definitions and the dbt manifest again for each
-    # of a run's 12 steps: one 10k-patient delivery took 125 s so and 53 s in one process (`dagster job
+    # of a run's 11 steps: one 10k-patient delivery took 125 s so and 53 s in one process (`dagster job
     # execute`, loading included). The steps gain nothing from processes of their own: every writer waits
     # for the one warehouse slot.
     executor=in_process_executor,

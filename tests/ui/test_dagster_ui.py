@@ -114,7 +114,7 @@ def test_run_launched_through_graphql_completes(dagster_ui):
         time.sleep(3)
     assert status == "SUCCESS"
     # the launched run executed its steps in its own process (definitions.py: a process per step cost a
-    # 10k-patient delivery 125 s against 43 s), as `harmony run` and the bench do
+    # 10k-patient delivery 125 s against 53 s), as `harmony run` and the bench do
     events = graphql(
         dagster_ui,
         """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
