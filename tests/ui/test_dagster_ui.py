@@ -113,8 +113,8 @@ def test_run_launched_through_graphql_completes(dagster_ui):
             break
         time.sleep(3)
     assert status == "SUCCESS"
-    # the launched run executed its steps in its own process (definitions.py: a process per step cost a
-    # 10k-patient delivery 125 s against 53 s), as `harmony run` and the bench do
+    # the launched run executed its steps in its own process, as `harmony run` and the bench do (why:
+    # definitions.py)
     events = graphql(
         dagster_ui,
         """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
