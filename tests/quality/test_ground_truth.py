@@ -151,7 +151,7 @@ def measure(home: Path, con, contracts: dict) -> dict:
     rows = all_source_rows(home)
     quarantined, rejected = quarantined_source_rows(con, contracts, home / "landing")
     flagged = rows.merge(quarantined.assign(quarantined=True), on=ROW_KEY, how="left")
-    flagged["quarantined"] = flagged["quarantined"].fillna(False).astype(bool)
+    flagged["quarantined"] = flagged["quarantined"].eq(True)  # rows no quarantine row matched: NaN
     in_rejected = flagged.set_index(["source_id", "delivery_id"]).index.isin(
         rejected.set_index(["source_id", "delivery_id"]).index
     )
@@ -160,7 +160,7 @@ def measure(home: Path, con, contracts: dict) -> dict:
 
     defective = defects[ROW_KEY].drop_duplicates().assign(defect=True)
     flagged = flagged.merge(defective, on=ROW_KEY, how="left")
-    flagged["defect"] = flagged["defect"].fillna(False).astype(bool)
+    flagged["defect"] = flagged["defect"].eq(True)
     caught = defects.merge(flagged[[*ROW_KEY, "quarantined"]], on=ROW_KEY, how="left")
     clean = flagged[~flagged["defect"]]
     per_kind = caught.groupby("defect_kind")["quarantined"].agg(["sum", "size"])
